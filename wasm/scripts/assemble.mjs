@@ -1,0 +1,137 @@
+// Assembles the npm package's dist/ from the wasm-bindgen output and the
+// hand-written JS layer in js/.
+//
+//   node scripts/assemble.mjs <wasm-bindgen out dir> <dist dir>
+//
+// The JS layer is written once, as ES modules. Node's CommonJS entry needs
+// CommonJS copies of the wasm-bindgen glue and of the layer: they are made
+// here by a deliberately narrow ESM -> CJS rewrite of top-level `import` and
+// `export` statements (each at the start of a line, as the glue and js/ are
+// formatted). Anything it does not recognise stops the build, so an upgrade of
+// wasm-bindgen that changes the glue's shape fails loudly instead of shipping
+// a broken CommonJS build. No bundler is needed for that.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const jsDir = join(here, '..', 'js');
+const [bindgenDir, distDir] = process.argv.slice(2);
+if (!bindgenDir || !distDir) {
+    console.error('usage: node scripts/assemble.mjs <wasm-bindgen out dir> <dist dir>');
+    process.exit(2);
+}
+mkdirSync(distDir, { recursive: true });
+
+const IDENT = String.raw`[A-Za-z_$][\w$]*`;
+
+/** `a, b as c` -> [[local, exported], ...] */
+function parseSpecifiers(list) {
+    return list
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((s) => {
+            const m = s.match(new RegExp(`^(${IDENT})(?:\\s+as\\s+(${IDENT}))?$`));
+            if (!m) throw new Error(`unsupported specifier: ${s}`);
+            return [m[1], m[2] ?? m[1]];
+        });
+}
+
+function cjsPath(spec) {
+    if (!spec.startsWith('./') || !spec.endsWith('.js')) {
+        throw new Error(`unsupported import source ${spec}: only ./name.js`);
+    }
+    return spec.replace(/\.js$/, '.cjs');
+}
+
+/**
+ * Rewrites an ES module into CommonJS. Returns the CJS text and the names it
+ * exports (those of `export * from` included).
+ */
+function esmToCjs(source, file, exportsOf) {
+    const exported = []; // [local, exported]
+    const reexports = []; // module specifiers of `export * from`
+    const out = [];
+    for (const line of source.split('\n')) {
+        let m;
+        if (!/^(import|export)\b/.test(line)) {
+            if (/\bimport\.meta\b/.test(line)) {
+                out.push(line.replaceAll('import.meta.url', "require('node:url').pathToFileURL(__filename)"));
+            } else {
+                out.push(line);
+            }
+            continue;
+        }
+        if ((m = line.match(new RegExp(`^export (class|function\\*?|async function|const|let) (${IDENT})(.*)$`)))) {
+            out.push(`${m[1]} ${m[2]}${m[3]}`);
+            exported.push([m[2], m[2]]);
+        } else if ((m = line.match(/^export \{([^}]*)\};?\s*$/))) {
+            exported.push(...parseSpecifiers(m[1]));
+        } else if ((m = line.match(/^export \* from '([^']+)';?\s*$/))) {
+            reexports.push(m[1]);
+        } else if ((m = line.match(/^import \{([^}]*)\} from '([^']+)';?\s*$/))) {
+            const binds = parseSpecifiers(m[1]).map(([imp, local]) => (imp === local ? imp : `${imp}: ${local}`));
+            out.push(`const { ${binds.join(', ')} } = require('${cjsPath(m[2])}');`);
+        } else if ((m = line.match(new RegExp(`^import \\* as (${IDENT}) from '([^']+)';?\\s*$`)))) {
+            out.push(`const ${m[1]} = require('${cjsPath(m[2])}');`);
+        } else {
+            throw new Error(`${file}: unsupported top-level statement for the CommonJS build:\n  ${line}`);
+        }
+    }
+    const names = exported.map(([, e]) => e);
+    const tail = ["'use strict';", ...out];
+    for (const spec of reexports) {
+        tail.push(`Object.assign(module.exports, require('${cjsPath(spec)}'));`);
+        names.push(...exportsOf(spec));
+    }
+    for (const [local, name] of exported) {
+        tail.push(`module.exports.${name} = ${local};`);
+    }
+    const text = tail.join('\n');
+    // Parse it as CommonJS now rather than at a user's require().
+    new vm.Script(`(function (exports, require, module, __filename, __dirname) {${text}\n})`, { filename: file });
+    return { text, names };
+}
+
+const namesByFile = new Map();
+function convert(srcPath, esmName) {
+    let source = readFileSync(srcPath, 'utf8');
+    // wasm-bindgen's pointer to its own .d.ts, which is not shipped: the
+    // package's types are the hand-written index.d.ts.
+    source = source.replace(/^\/\* @ts-self-types="[^"]*" \*\/\n/, '');
+    writeFileSync(join(distDir, esmName), source);
+    const { text, names } = esmToCjs(source, esmName, (spec) => namesByFile.get(spec.slice(2)));
+    writeFileSync(join(distDir, esmName.replace(/\.js$/, '.cjs')), text);
+    namesByFile.set(esmName, names);
+    return names;
+}
+
+convert(join(bindgenDir, 'halfopen.js'), 'halfopen.js');
+const publicNames = convert(join(jsDir, 'breaker.js'), 'breaker.js');
+
+for (const f of ['node.cjs', 'workerd.js', 'browser.js']) {
+    copyFileSync(join(jsDir, f), join(distDir, f));
+}
+
+// Node's ES module entry re-exports the CommonJS one (a single instance per
+// process, whichever way the package is loaded). The names are listed
+// explicitly rather than left to Node's CommonJS export detection.
+writeFileSync(
+    join(distDir, 'node.mjs'),
+    [
+        '// Generated by scripts/assemble.mjs: the Node ES module entry re-exports the',
+        '// CommonJS entry, so `import` and `require` share one instance.',
+        "import cjs from './node.cjs';",
+        '',
+        `export const { ${publicNames.join(', ')} } = cjs;`,
+        '',
+    ].join('\n'),
+);
+
+const dts = readFileSync(join(jsDir, 'index.d.ts'), 'utf8');
+writeFileSync(join(distDir, 'index.d.ts'), dts);
+writeFileSync(join(distDir, 'index.d.cts'), dts);
+
+console.log(`assembled ${distDir}: exports ${publicNames.join(', ')}`);
