@@ -1,35 +1,350 @@
-//! Picks the board (and so the memory map) from the compilation target, so
-//! that one crate builds for both QEMU machines:
+//! Build script:
 //!
-//! | target                | QEMU machine  | core       | flash            | RAM               | clock  |
-//! |-----------------------|---------------|------------|------------------|-------------------|--------|
-//! | thumbv7em-none-eabihf | mps2-an386    | Cortex-M4  | 4 MiB at 0x0     | 4 MiB at 0x2000_0000 | 25 MHz |
-//! | thumbv6m-none-eabi    | microbit      | Cortex-M0  | 256 KiB at 0x0   | 16 KiB at 0x2000_0000 | 16 MHz |
+//! 1. Picks the board (and so the memory map) from the compilation target, so
+//!    that one crate builds for both QEMU machines:
 //!
-//! It writes the matching `memory.x` (read by cortex-m-rt's `link.x`) into
-//! OUT_DIR and sets `cfg(board = "...")` for the code.
+//!    | target                | QEMU machine | core      | flash          | RAM                   | clock  |
+//!    |-----------------------|--------------|-----------|----------------|-----------------------|--------|
+//!    | thumbv7em-none-eabihf | mps2-an386   | Cortex-M4 | 4 MiB at 0x0   | 4 MiB at 0x2000_0000  | 25 MHz |
+//!    | thumbv6m-none-eabi    | microbit     | Cortex-M0 | 256 KiB at 0x0 | 16 KiB at 0x2000_0000 | 16 MHz |
+//!
+//!    It writes the matching `memory.x` (read by cortex-m-rt's `link.x`)
+//!    into OUT_DIR and sets `cfg(board = "...")`.
+//!
+//! 2. Turns the conformance vectors (`../tests/vectors/*.json`, the format of
+//!    BEHAVIOR.md) into a static table, `OUT_DIR/vectors.rs`, that the
+//!    firmware runs on the device (src/vectors.rs). `HALFOPEN_VECTORS_DIR`
+//!    points it at another directory (relative to this crate).
+//!
+//!    Anything in a vector that the table cannot express (an unknown `do`,
+//!    a non-integer config value, ...) does not stop the build: the case is
+//!    emitted with the reason, and the device reports it as a failure.
 
+use std::collections::BTreeMap;
 use std::env;
+use std::fmt::Write as _;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 fn main() {
-    let target = env::var("TARGET").unwrap_or_default();
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    println!("cargo::rerun-if-changed=build.rs");
+    board(&out);
+    vectors(&out);
+}
 
+fn board(out: &Path) {
+    let target = env::var("TARGET").unwrap_or_default();
     println!("cargo::rustc-check-cfg=cfg(board, values(\"mps2_an386\", \"microbit\"))");
     let (board, memory) = if target.starts_with("thumbv6m") {
         ("microbit", "memory-microbit.x")
     } else if target.starts_with("thumbv7em") {
         ("mps2_an386", "memory-mps2.x")
     } else {
-        // Host `cargo check` or an unknown target: nothing to link.
-        println!("cargo::rerun-if-changed=build.rs");
+        // Host `cargo check` or another target: nothing to link.
         return;
     };
     println!("cargo::rustc-cfg=board=\"{board}\"");
     fs::copy(memory, out.join("memory.x")).expect("copy memory.x");
     println!("cargo::rustc-link-search={}", out.display());
     println!("cargo::rerun-if-changed={memory}");
-    println!("cargo::rerun-if-changed=build.rs");
+}
+
+// ---------------------------------------------------------------------------
+// Conformance vectors
+
+/// Permit slots a case may use on the device (named permits plus anonymous
+/// acquires). A case that needs more is reported as unsupported.
+const MAX_PERMITS: usize = 16;
+
+fn vectors(out: &Path) {
+    println!("cargo::rerun-if-env-changed=HALFOPEN_VECTORS_DIR");
+    let dir = env::var("HALFOPEN_VECTORS_DIR").unwrap_or_else(|_| "../tests/vectors".into());
+    vectors_from(out, &dir);
+}
+
+fn vectors_from(out: &Path, dir: &str) {
+    println!("cargo::rerun-if-changed={dir}");
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading vector directory {dir}: {e}"))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        // Development only, until the shared vectors exist: the final build
+        // reads ../tests/vectors.
+        println!("cargo::warning=no vectors in {dir}: using dev-vectors/");
+        return vectors_from(out, "dev-vectors");
+    }
+
+    let mut code = String::new();
+    let mut cases = Vec::new();
+    let mut max_permits = 1;
+    for file in &files {
+        println!("cargo::rerun-if-changed={}", file.display());
+        let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let json: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let fname = file.file_name().unwrap().to_string_lossy().into_owned();
+        let Value::Array(list) = json else { panic!("{fname}: a vector file is a JSON array") };
+        for (i, case) in list.iter().enumerate() {
+            let (src, permits) = case_code(&fname, i, case);
+            max_permits = max_permits.max(permits);
+            cases.push(src);
+        }
+    }
+    writeln!(code, "/// Generated by build.rs from {} vector file(s).", files.len()).unwrap();
+    writeln!(code, "pub const MAX_PERMITS: usize = {max_permits};").unwrap();
+    writeln!(code, "pub static CASES: &[Case] = &[").unwrap();
+    for c in &cases {
+        writeln!(code, "{c},").unwrap();
+    }
+    writeln!(code, "];").unwrap();
+    fs::write(out.join("vectors.rs"), code).expect("write vectors.rs");
+}
+
+/// Returns the case's Rust expression and the permit slots it needs.
+fn case_code(file: &str, index: usize, case: &Value) -> (String, usize) {
+    let name = case
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{file}#{index}"));
+    let mut unsupported: Option<String> = None;
+    let mut note = |why: String| {
+        if unsupported.is_none() {
+            unsupported = Some(why);
+        }
+    };
+
+    // config -> (key path, integer value) pairs for `Config::builder().set`.
+    let mut config = Vec::new();
+    match case.get("config") {
+        None => {}
+        Some(Value::Object(map)) => flatten_config("", map, &mut config, &mut note),
+        Some(other) => note(format!("config is not an object: {other}")),
+    }
+
+    // Permit names -> slot numbers; anonymous acquires get a slot each.
+    let mut slots: BTreeMap<String, usize> = BTreeMap::new();
+    let mut next_slot = 0usize;
+    let mut steps = Vec::new();
+    let empty = Vec::new();
+    let list = case.get("steps").and_then(Value::as_array).unwrap_or(&empty);
+    if case.get("steps").and_then(Value::as_array).is_none() {
+        note("no steps array".into());
+    }
+    for (si, step) in list.iter().enumerate() {
+        let at = match step.get("at").map(|v| v.as_u64()) {
+            Some(Some(v)) => v,
+            None => 0,
+            Some(None) => {
+                note(format!("step {si}: `at` is not a non-negative integer"));
+                0
+            }
+        };
+        let op = step.get("do").and_then(Value::as_str).unwrap_or("");
+        let op_code = match op {
+            "acquire" => "Acquire",
+            "success" => "Success",
+            "failure" => "Failure",
+            "ignore" => "Ignore",
+            "drop" => "Drop",
+            "call" => "Call",
+            "state" => "State",
+            "isolate" => "Isolate",
+            "reset" => "Reset",
+            other => {
+                note(format!("step {si}: unknown do `{other}`"));
+                "State"
+            }
+        };
+        let permit_name = step.get("permit").and_then(Value::as_str);
+        let slot = match (op, permit_name) {
+            ("acquire", Some(n)) => {
+                let s = next_slot;
+                next_slot += 1;
+                slots.insert(n.to_owned(), s);
+                s
+            }
+            ("acquire", None) => {
+                let s = next_slot;
+                next_slot += 1;
+                s
+            }
+            ("success" | "failure" | "ignore" | "drop", Some(n)) => match slots.get(n) {
+                Some(&s) => s,
+                None => {
+                    note(format!("step {si}: permit `{n}` was never acquired"));
+                    0
+                }
+            },
+            ("success" | "failure" | "ignore" | "drop", None) => {
+                note(format!("step {si}: `{op}` without a permit"));
+                0
+            }
+            _ => 0,
+        };
+        let outcome = match (op, step.get("outcome").and_then(Value::as_str)) {
+            (_, Some("success")) => "Success",
+            (_, Some("failure")) => "Failure",
+            (_, Some("ignore")) => "Ignore",
+            (_, Some("drop")) => "Drop",
+            ("call", Some(o)) => {
+                note(format!("step {si}: unknown outcome `{o}`"));
+                "Success"
+            }
+            ("call", None) => {
+                note(format!("step {si}: call without an outcome"));
+                "Success"
+            }
+            _ => "Success",
+        };
+        let duration = match step.get("durationMs").map(|v| v.as_u64()) {
+            None => 0,
+            Some(Some(d)) => d,
+            Some(None) => {
+                note(format!("step {si}: durationMs is not a non-negative integer"));
+                0
+            }
+        };
+        let expect = expect_code(si, step.get("expect"), &mut note);
+        steps.push(format!(
+            "Step {{ at: {at}, op: Op::{op_code}, slot: {slot}, outcome: Outcome::{outcome}, duration_ms: {duration}, expect: {expect} }}"
+        ));
+    }
+    if next_slot > MAX_PERMITS {
+        note(format!("needs {next_slot} permits, the device runner holds {MAX_PERMITS}"));
+    }
+
+    let config_src: Vec<String> = config.iter().map(|(k, v)| format!("({k:?}, {v})")).collect();
+    let unsupported = match &unsupported {
+        Some(why) => format!("Some({why:?})"),
+        None => "None".into(),
+    };
+    (
+        format!(
+            "Case {{ name: {name:?}, file: {file:?}, unsupported: {unsupported}, config: &[{}], steps: &[\n  {}\n] }}",
+            config_src.join(", "),
+            steps.join(",\n  ")
+        ),
+        next_slot.clamp(1, MAX_PERMITS),
+    )
+}
+
+fn flatten_config(
+    prefix: &str,
+    map: &serde_json::Map<String, Value>,
+    out: &mut Vec<(String, i64)>,
+    note: &mut impl FnMut(String),
+) {
+    for (k, v) in map {
+        // `trip` only wraps the policy: its keys are named without it
+        // (`consecutiveFailures`, `failureRate.window`).
+        let key = if prefix.is_empty() || prefix == "trip" {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            Value::Object(inner) => flatten_config(&key, inner, out, note),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => out.push((key, i)),
+                None => note(format!("config {key} = {n} is not an integer the device can pass")),
+            },
+            other => note(format!("config {key} = {other} is not a number")),
+        }
+    }
+}
+
+fn expect_code(si: usize, expect: Option<&Value>, note: &mut impl FnMut(String)) -> String {
+    let Some(e) = expect else { return "Expect::NONE".into() };
+    let Some(map) = e.as_object() else {
+        note(format!("step {si}: expect is not an object"));
+        return "Expect::NONE".into();
+    };
+    let mut allowed = "None".to_string();
+    let mut reject = "None".to_string();
+    let mut state = "None".to_string();
+    let mut config_error = "None".to_string();
+    let mut metrics = Vec::new();
+    for (k, v) in map {
+        match (k.as_str(), v) {
+            ("allowed", Value::Bool(b)) => allowed = format!("Some({b})"),
+            ("reject", Value::String(s)) => match reject_code(s) {
+                Some(r) => reject = format!("Some(Reject::{r})"),
+                None => note(format!("step {si}: unknown reject `{s}`")),
+            },
+            ("state", Value::String(s)) => match state_code(s) {
+                Some(st) => state = format!("Some(StateName::{st})"),
+                None => note(format!("step {si}: unknown state `{s}`")),
+            },
+            ("configError", Value::String(s)) => config_error = format!("Some({s:?})"),
+            ("metrics", Value::Object(m)) => {
+                for (mk, mv) in m {
+                    let metric = match mk.as_str() {
+                        "successes" => "Successes",
+                        "failures" => "Failures",
+                        "slowCalls" => "SlowCalls",
+                        "ignored" => "Ignored",
+                        "rejected" => "Rejected",
+                        "transitions" => "Transitions",
+                        "epoch" => "Epoch",
+                        "openedAt" => "OpenedAt",
+                        "retryAt" => "RetryAt",
+                        "state" => "State",
+                        other => {
+                            note(format!("step {si}: unknown metric `{other}`"));
+                            continue;
+                        }
+                    };
+                    let value = match mv {
+                        Value::Number(n) if n.as_u64().is_some() => {
+                            format!("MetricValue::Num({})", n.as_u64().unwrap())
+                        }
+                        Value::Null => "MetricValue::Null".into(),
+                        Value::String(s) => match state_code(s) {
+                            Some(st) => format!("MetricValue::State(StateName::{st})"),
+                            None => {
+                                note(format!("step {si}: metric {mk}: unknown value `{s}`"));
+                                continue;
+                            }
+                        },
+                        other => {
+                            note(format!("step {si}: metric {mk}: unsupported value {other}"));
+                            continue;
+                        }
+                    };
+                    metrics.push(format!("(Metric::{metric}, {value})"));
+                }
+            }
+            (other, v) => note(format!("step {si}: unsupported expect {other} = {v}")),
+        }
+    }
+    format!(
+        "Expect {{ allowed: {allowed}, reject: {reject}, state: {state}, config_error: {config_error}, metrics: &[{}] }}",
+        metrics.join(", ")
+    )
+}
+
+fn reject_code(s: &str) -> Option<&'static str> {
+    Some(match s {
+        "open" => "Open",
+        "halfOpenFull" => "HalfOpenFull",
+        "isolated" => "Isolated",
+        _ => return None,
+    })
+}
+
+fn state_code(s: &str) -> Option<&'static str> {
+    Some(match s {
+        "closed" => "Closed",
+        "open" => "Open",
+        "halfOpen" => "HalfOpen",
+        "isolated" => "Isolated",
+        _ => return None,
+    })
 }

@@ -9,6 +9,7 @@ mod channel;
 mod executor;
 mod exit;
 mod time_driver;
+mod vectors;
 
 // The critical-section implementation (cortex-m's single-core one) is only
 // linked if the crate is referenced.
