@@ -27,13 +27,18 @@ fn park(slot: &mut Option<Waker>, waker: &Waker) {
     }
 }
 
+impl<T, const N: usize> Default for Channel<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T, const N: usize> Channel<T, N> {
     pub const fn new() -> Self {
         Self { inner: Mutex::new(RefCell::new(Inner { queue: Deque::new(), rx: None, tx: None })) }
     }
 
     /// Queues `value` unless the channel is full (then gives it back).
-    #[allow(dead_code)]
     pub fn try_send(&self, value: T) -> Result<(), T> {
         critical_section::with(|cs| {
             let mut inner = self.inner.borrow_ref_mut(cs);

@@ -4,22 +4,11 @@
 #![no_std]
 #![no_main]
 
-mod board;
-mod channel;
-mod executor;
-mod exit;
-mod time_driver;
 mod vectors;
 
-// The critical-section implementation (cortex-m's single-core one) is only
-// linked if the crate is referenced.
-use cortex_m as _;
-use defmt_semihosting as _;
-
-use channel::Channel;
 use embassy_time::{Duration, Instant, Timer};
-
-defmt::timestamp!("{=u64:ms}", embassy_time::Instant::now().as_millis());
+use halfopen_firmware::channel::Channel;
+use halfopen_firmware::{board, executor, exit, time_driver};
 
 const READINGS: u32 = 20;
 const SENSOR_PERIOD: Duration = Duration::from_millis(50);
