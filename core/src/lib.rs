@@ -1,0 +1,97 @@
+//! # halfopen
+//!
+//! A circuit breaker that runs everywhere a failure can cascade: one
+//! allocation-free, clock-abstracted state machine on 32-bit atomics, for
+//! microcontrollers (down to Cortex-M0, which has no compare-and-swap),
+//! WebAssembly and host Rust.
+//!
+//! ```
+//! use halfopen::{Breaker, CallError, Config, MockClock};
+//!
+//! let config = Config::consecutive_failures(5).open_ms(30_000).build()?;
+//! let clock = MockClock::new(0);
+//! let breaker = Breaker::new(&config, &clock);
+//!
+//! match breaker.call(|| fetch_price()) {
+//!     Ok(price) => println!("price {price}"),
+//!     Err(CallError::Rejected(r)) => println!("not calling: {r}"),
+//!     Err(CallError::Inner(e)) => println!("call failed: {e}"),
+//!     Err(_) => {}
+//! }
+//! # fn fetch_price() -> Result<u32, &'static str> { Ok(3) }
+//! # Ok::<(), halfopen::ConfigError>(())
+//! ```
+//!
+//! The behaviour is specified once, in the project's BEHAVIOR.md, and checked
+//! on every target by the same conformance vectors. The [`guide`] walks from
+//! protecting one call to breakers in `static`s on firmware.
+//!
+//! ## What it is made of
+//!
+//! | item | role |
+//! |---|---|
+//! | [`Config`], [`ConfigBuilder`], [`config!`] | validated configuration; `const`, so it can be a `static` |
+//! | [`Breaker`] | the state machine; `&self` everywhere, `const fn new` |
+//! | [`Permit`], [`Outcome`], [`Rejected`] | one call: acquire, then record how it ended |
+//! | [`ConsecutiveFailures`], [`FailureRate`], [`TimeWindow`], [`AnyPolicy`] | trip policies |
+//! | [`Clock`], [`MockClock`], `StdClock`, `EmbassyClock`, [`FnClock`] | time sources |
+//! | [`Observer`], [`Counters`], [`OnTransition`], [`Metrics`] | metrics and listeners, free when unused |
+//! | [`Breaker::snapshot`], [`Breaker::restore`] | 40-byte state that survives a reboot |
+//! | [`Registry`], [`presets`] | named breakers with fixed capacity |
+//!
+//! ## Features
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `std` | `StdClock` (monotonic `Instant`) |
+//! | `defmt` | `defmt::Format` on every public type |
+//! | `embassy-time` | `EmbassyClock` and [`Breaker::call_with_timeout`] |
+//! | `critical-section` | atomics through a critical section on targets without CAS (thumbv6m, riscv32imc); the final binary provides the implementation |
+//!
+//! No feature is on by default; the crate is `#![no_std]` and never
+//! allocates.
+//!
+//! ## Targets
+//!
+//! All state is in 32-bit atomics. Where the target has 32-bit CAS (x86_64,
+//! aarch64, wasm32, thumbv7m/7em, riscv32imac) the breaker is lock-free: no
+//! lock, no critical section, nothing an interrupt handler could wait on.
+//! Where it has none (thumbv6m, riscv32imc) enable `critical-section` (or
+//! build with portable-atomic's `unsafe-assume-single-core` cfg) and let the
+//! final binary choose the implementation.
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod breaker;
+pub mod clock;
+mod config;
+pub mod guide;
+mod observer;
+mod policy;
+mod registry;
+mod snapshot;
+mod state;
+mod sync;
+mod window;
+
+pub use breaker::{
+    Breaker, CallError, Metrics, Outcome, Permit, PermitToken, RejectReason, Rejected,
+};
+#[cfg(feature = "embassy-time")]
+pub use clock::EmbassyClock;
+#[cfg(feature = "std")]
+pub use clock::StdClock;
+pub use clock::{Clock, FnClock, MockClock};
+pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind, MAX_DURATION_MS};
+pub use observer::{Counters, Observer, OnTransition, Totals, Transition};
+pub use policy::{AnyPolicy, ConsecutiveFailures, FailureRate, Policy, TimeWindow};
+pub use registry::{presets, Registry, RegistryError, MAX_NAME_LEN};
+pub use snapshot::{SnapshotError, SNAPSHOT_LEN};
+pub use state::{Health, State};
+#[doc(hidden)]
+pub use window::{AnyWindow, BucketWindow, CountWindow, NoWindow, WindowStore};

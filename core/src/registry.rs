@@ -1,0 +1,160 @@
+//! A fixed-capacity set of named breakers, and presets for common downstreams.
+//!
+//! The registry is a `heapless::Vec`: its capacity is a const generic, it
+//! never allocates, and a full registry says so instead of panicking.
+
+use core::fmt;
+
+use crate::breaker::Breaker;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::observer::Observer;
+use crate::policy::{ConsecutiveFailures, Policy};
+use crate::state::Health;
+
+/// The longest name a registry entry may have, in bytes.
+pub const MAX_NAME_LEN: usize = 32;
+
+/// Why a breaker could not be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The registry holds its capacity already.
+    Full {
+        /// The capacity.
+        capacity: usize,
+    },
+    /// The name is longer than [`MAX_NAME_LEN`] bytes.
+    NameTooLong {
+        /// Its length.
+        len: usize,
+    },
+    /// A breaker of that name is registered already.
+    Duplicate,
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full { capacity } => write!(f, "registry is full ({capacity} breakers)"),
+            Self::NameTooLong { len } => {
+                write!(
+                    f,
+                    "breaker name is {len} bytes, at most {MAX_NAME_LEN} allowed"
+                )
+            }
+            Self::Duplicate => f.write_str("a breaker of that name is registered already"),
+        }
+    }
+}
+
+impl core::error::Error for RegistryError {}
+
+type Name = heapless::String<MAX_NAME_LEN>;
+
+/// Up to `N` named breakers sharing one clock type, policy and observer type.
+///
+/// ```
+/// use halfopen::{presets, Health, MockClock, Registry};
+///
+/// let clock = MockClock::new(0);
+/// let mut registry: Registry<&MockClock, _, (), 4> = Registry::new();
+/// registry.register("payments", &presets::CRITICAL_SERVICE, &clock, ()).unwrap();
+/// registry.register("search", &presets::HTTP_API, &clock, ()).unwrap();
+///
+/// let payments = registry.get("payments").unwrap();
+/// payments.try_acquire().unwrap().failure();
+/// payments.try_acquire().unwrap().failure();
+/// assert_eq!(registry.health(), Health::Critical);
+/// ```
+pub struct Registry<'a, C, P: Policy = ConsecutiveFailures, O = (), const N: usize = 8> {
+    entries: heapless::Vec<(Name, Breaker<'a, C, P, O>), N>,
+}
+
+impl<C: Clock, P: Policy, O: Observer, const N: usize> Default for Registry<'_, C, P, O, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a, C: Clock, P: Policy, O: Observer, const N: usize> Registry<'a, C, P, O, N> {
+    /// An empty registry.
+    pub const fn new() -> Self {
+        Self {
+            entries: heapless::Vec::new(),
+        }
+    }
+
+    /// Adds a breaker named `name`, and returns it.
+    pub fn register(
+        &mut self,
+        name: &str,
+        config: &'a Config<P>,
+        clock: C,
+        observer: O,
+    ) -> Result<&Breaker<'a, C, P, O>, RegistryError> {
+        if self.get(name).is_some() {
+            return Err(RegistryError::Duplicate);
+        }
+        let key =
+            Name::try_from(name).map_err(|_| RegistryError::NameTooLong { len: name.len() })?;
+        let breaker = Breaker::with_observer(config, clock, observer);
+        self.entries
+            .push((key, breaker))
+            .map_err(|_| RegistryError::Full { capacity: N })?;
+        Ok(&self.entries[self.entries.len() - 1].1)
+    }
+
+    /// The breaker named `name`.
+    pub fn get(&self, name: &str) -> Option<&Breaker<'a, C, P, O>> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, b)| b)
+    }
+
+    /// Every `(name, breaker)`, in registration order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Breaker<'a, C, P, O>)> {
+        self.entries.iter().map(|(n, b)| (n.as_str(), b))
+    }
+
+    /// How many breakers are registered.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The worst health of all breakers (`Healthy` when empty).
+    pub fn health(&self) -> Health {
+        self.entries
+            .iter()
+            .map(|(_, b)| b.health())
+            .max()
+            .unwrap_or(Health::Healthy)
+    }
+}
+
+/// Configurations for common downstreams.
+pub mod presets {
+    use crate::config::Config;
+    use crate::policy::{ConsecutiveFailures, FailureRate};
+
+    /// An HTTP API: 5 failures in a row, open 30 s.
+    pub const HTTP_API: Config<ConsecutiveFailures> =
+        crate::config!(Config::consecutive_failures(5).open_ms(30_000));
+    /// A database: 3 failures in a row, open 60 s.
+    pub const DATABASE: Config<ConsecutiveFailures> =
+        crate::config!(Config::consecutive_failures(3).open_ms(60_000));
+    /// A critical service: 2 failures in a row, open 5 min.
+    pub const CRITICAL_SERVICE: Config<ConsecutiveFailures> =
+        crate::config!(Config::consecutive_failures(2).open_ms(300_000));
+    /// A high-volume downstream: 50 % of the last 40 calls, at least 20,
+    /// open 30 s.
+    pub const HIGH_VOLUME: Config<FailureRate> =
+        crate::config!(Config::failure_rate(50, 40, 20).open_ms(30_000));
+}

@@ -1,0 +1,182 @@
+//! The four states and the packed state word.
+//!
+//! The whole decision state of a breaker is one 32-bit word, changed only by
+//! compare-and-swap, so every transition is a single atomic step that exactly
+//! one caller wins:
+//!
+//! ```text
+//!  bits  0..2   state: closed, open, half-open, isolated
+//!  bits  2..16  epoch (14 bits, wrapping): a new one at every transition
+//!  bits 16..32  payload, by state:
+//!               closed     the consecutive-failure run (0 ..= 65534)
+//!               open       k (bits 0..5), time bits 48..59 of openedAt (5..16)
+//!               half-open  trial permits in flight (0..8), k (8..13)
+//!               isolated   0
+//! ```
+//!
+//! `k` counts half-open re-trips since the breaker last entered closed; it
+//! stops at 31, where `openMs * factor^k` is past any `maxOpenMs` for every
+//! factor >= 2 (and with factor 1 it does not matter).
+
+/// The state of a breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum State {
+    /// Calls are allowed; the trip policy watches their outcomes.
+    Closed,
+    /// Calls are rejected until the open period is over.
+    Open,
+    /// A limited number of trial calls decide between closed and open.
+    HalfOpen,
+    /// Calls are rejected until [`reset`](crate::Breaker::reset).
+    Isolated,
+}
+
+impl State {
+    /// The BEHAVIOR.md name: `closed`, `open`, `halfOpen`, `isolated`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "halfOpen",
+            Self::Isolated => "isolated",
+        }
+    }
+
+    /// Parses a BEHAVIOR.md name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "closed" => Some(Self::Closed),
+            "open" => Some(Self::Open),
+            "halfOpen" => Some(Self::HalfOpen),
+            "isolated" => Some(Self::Isolated),
+            _ => None,
+        }
+    }
+
+    pub(crate) const fn code(self) -> u32 {
+        match self {
+            Self::Closed => 0,
+            Self::Open => 1,
+            Self::HalfOpen => 2,
+            Self::Isolated => 3,
+        }
+    }
+
+    pub(crate) const fn from_code(code: u32) -> Self {
+        match code & 3 {
+            0 => Self::Closed,
+            1 => Self::Open,
+            2 => Self::HalfOpen,
+            _ => Self::Isolated,
+        }
+    }
+}
+
+impl core::fmt::Display for State {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A coarse health summary, for dashboards and registries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Health {
+    /// Closed, and less than half way to tripping.
+    Healthy,
+    /// Closed but at least half way to tripping, or half-open (testing).
+    Degraded,
+    /// Open or isolated: calls are being rejected.
+    Critical,
+}
+
+impl Health {
+    /// `healthy`, `degraded` or `critical`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy",
+            Self::Degraded => "degraded",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+pub(crate) const EPOCH_MASK: u16 = 0x3FFF;
+pub(crate) const K_MAX: u8 = 31;
+const HI_BITS: u32 = 11;
+/// Timestamps are kept to 59 bits: 2^59 ms is about 18 million years.
+pub(crate) const TIME_LIMIT: u64 = 1 << (48 + HI_BITS);
+
+#[inline(always)]
+pub(crate) const fn next_epoch(e: u16) -> u16 {
+    e.wrapping_add(1) & EPOCH_MASK
+}
+
+/// The packed state word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Word(pub(crate) u32);
+
+impl Word {
+    #[inline(always)]
+    const fn pack(state: State, epoch: u16, payload: u16) -> Self {
+        Self(state.code() | ((epoch & EPOCH_MASK) as u32) << 2 | (payload as u32) << 16)
+    }
+    #[inline(always)]
+    pub(crate) const fn closed(epoch: u16, run: u16) -> Self {
+        Self::pack(State::Closed, epoch, run)
+    }
+    #[inline(always)]
+    pub(crate) const fn open(epoch: u16, k: u8, opened_at: u64) -> Self {
+        let hi = ((opened_at >> 48) as u16) & ((1 << HI_BITS) - 1);
+        Self::pack(State::Open, epoch, (k & 0x1F) as u16 | hi << 5)
+    }
+    #[inline(always)]
+    pub(crate) const fn half_open(epoch: u16, in_flight: u8, k: u8) -> Self {
+        Self::pack(
+            State::HalfOpen,
+            epoch,
+            in_flight as u16 | ((k & 0x1F) as u16) << 8,
+        )
+    }
+    #[inline(always)]
+    pub(crate) const fn isolated(epoch: u16) -> Self {
+        Self::pack(State::Isolated, epoch, 0)
+    }
+    #[inline(always)]
+    pub(crate) const fn state(self) -> State {
+        State::from_code(self.0)
+    }
+    #[inline(always)]
+    pub(crate) const fn epoch(self) -> u16 {
+        ((self.0 >> 2) as u16) & EPOCH_MASK
+    }
+    #[inline(always)]
+    const fn payload(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+    /// Closed: the consecutive-failure run.
+    #[inline(always)]
+    pub(crate) const fn run(self) -> u16 {
+        self.payload()
+    }
+    /// Open or half-open: half-open re-trips since closed.
+    #[inline(always)]
+    pub(crate) const fn k(self) -> u8 {
+        match self.state() {
+            State::Open => (self.payload() & 0x1F) as u8,
+            State::HalfOpen => ((self.payload() >> 8) & 0x1F) as u8,
+            _ => 0,
+        }
+    }
+    /// Open: bits 48.. of openedAt.
+    #[inline(always)]
+    pub(crate) const fn time_hi(self) -> u64 {
+        ((self.payload() >> 5) as u64) << 48
+    }
+    /// Half-open: trial permits in flight.
+    #[inline(always)]
+    pub(crate) const fn in_flight(self) -> u8 {
+        self.payload() as u8
+    }
+}
