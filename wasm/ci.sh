@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# CI for the npm package `halfopen`: idempotent, for a fresh Debian machine
+# (run as root) or a developer's. Installs what is missing, builds and packs
+# the package, installs the tarball as a user would, and runs every check:
+#
+#   node ESM + CommonJS tests, the typed usage check (tsc --noEmit), the
+#   conformance vectors (../tests/vectors/*.json) through the JS API,
+#   wasm-bindgen-test under Node, the Worker example in workerd (miniflare),
+#   and a page in headless Chromium (playwright-core).
+#
+#   bash wasm/ci.sh
+#
+# Every check is reported as `ok NAME` or `FAIL NAME`; none is skipped
+# silently. Ends with `wasm: N passed, N failed` and exits non-zero if any
+# check failed.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+say() { printf '\n[ci] %s\n' "$*"; }
+die() { printf '\n[ci] FATAL: %s\n' "$*"; echo "wasm: 0 passed, 1 failed"; exit 1; }
+
+# --- prerequisites ----------------------------------------------------------
+command -v cargo >/dev/null || die "cargo not found (install Rust with rustup)"
+command -v node >/dev/null || die "node not found (Node.js 20 or later is needed)"
+command -v npm >/dev/null || die "npm not found"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+(( node_major >= 20 )) || die "Node.js $(node --version) is too old: 20 or later is needed"
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    say "rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown || die "could not add the wasm32-unknown-unknown target"
+fi
+
+bindgen_version="$(cargo metadata --format-version 1 --manifest-path "$here/Cargo.toml" \
+    | node -e 'const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
+               console.log(m.packages.find((p) => p.name === "wasm-bindgen").version)')" \
+    || die "cargo metadata failed"
+if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" \
+   || "$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]]; then
+    say "cargo install wasm-bindgen-cli --version $bindgen_version (about 5 minutes)"
+    cargo install wasm-bindgen-cli --version "$bindgen_version" --force || die "could not install wasm-bindgen-cli $bindgen_version"
+fi
+
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+if [[ ! -x "$chromium" ]]; then
+    say "apt-get install chromium"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || die "could not install chromium"
+    [[ -x "$chromium" ]] || die "chromium installed but $chromium is missing"
+fi
+
+# npm ci only when the lockfile changed since the last install.
+lock_sum="$(sha256sum test/package-lock.json | cut -d' ' -f1)"
+if [[ "$(cat test/node_modules/.lock-sha256 2>/dev/null)" != "$lock_sum" ]]; then
+    say "npm ci (test tools: binaryen, typescript, miniflare, playwright-core, opossum, cockatiel)"
+    (cd test && npm ci --no-audit --no-fund) || die "npm ci failed in test/"
+    echo "$lock_sum" > test/node_modules/.lock-sha256
+fi
+
+# --- build, pack, install the tarball ----------------------------------------
+say "build and pack"
+tarball="$(bash build.sh | tail -n1)" || die "build.sh failed"
+[[ -f "$tarball" ]] || die "build.sh printed no tarball"
+say "npm install --no-save $(basename "$tarball") (into test/, as a user would)"
+rm -rf test/node_modules/halfopen
+(cd test && npm install --no-save --no-audit --no-fund "$tarball") || die "could not install the packed tarball"
+
+# --- checks --------------------------------------------------------------------
+passed=0
+failed=0
+results=()
+check() {
+    local name="$1"
+    shift
+    say "check: $name"
+    local start=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1))
+        results+=("ok $name ($((SECONDS - start)) s)")
+    else
+        failed=$((failed + 1))
+        results+=("FAIL $name ($((SECONDS - start)) s)")
+    fi
+}
+
+node_test() { (cd test && node --test --test-reporter=spec "$@"); }
+
+vectors() {
+    shopt -s nullglob
+    local files=("$here"/../tests/vectors/*.json)
+    shopt -u nullglob
+    if (( ${#files[@]} == 0 )); then
+        echo "no vector files in tests/vectors/: nothing to check is a failure"
+        return 1
+    fi
+    (cd test && node vectors.mjs "${files[@]}")
+}
+
+bindgen_tests() {
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+        cargo test --manifest-path "$here/Cargo.toml" -p halfopen-wasm --target wasm32-unknown-unknown
+}
+
+check "node: ESM and CommonJS" node_test node/
+check "types: tsc --noEmit on typed usage (ESM and CommonJS)" test/node_modules/.bin/tsc -p test/types
+check "vectors: tests/vectors/*.json through the JS API" vectors
+check "wasm-bindgen-test under node" bindgen_tests
+check "workerd: Worker example in miniflare" node_test workerd/
+check "chromium: ESM build in a headless page" env CHROMIUM="$chromium" bash -c 'cd test && node --test --test-reporter=spec browser/'
+
+echo
+echo "[ci] results"
+printf '  %s\n' "${results[@]}"
+echo "wasm: $passed passed, $failed failed"
+(( failed == 0 ))
