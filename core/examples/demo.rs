@@ -1,0 +1,165 @@
+//! A flaky downstream behind a breaker, on the real clock.
+//!
+//! The downstream goes through four phases: healthy, an outage (every call
+//! fails), a slow period (calls succeed but take longer than the slow-call
+//! threshold), healthy again. The demo calls it every 25 ms for four seconds
+//! and prints a timeline of calls, rejections and transitions, then the
+//! metrics.
+//!
+//! Run: `cargo run --release -p halfopen --example demo --features std`
+
+use std::sync::Mutex;
+use std::thread::sleep;
+use std::time::Duration;
+
+use halfopen::{Breaker, CallError, Clock, Config, Counters, OnTransition, StdClock, Transition};
+
+/// What the downstream does at `t` ms.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Healthy,
+    Outage,
+    Slow,
+}
+
+fn phase(t: u64) -> Phase {
+    match t {
+        0..700 => Phase::Healthy,
+        700..1_700 => Phase::Outage,
+        1_700..2_500 => Phase::Slow,
+        _ => Phase::Healthy,
+    }
+}
+
+fn downstream(t: u64) -> Result<u32, &'static str> {
+    match phase(t) {
+        Phase::Healthy => {
+            sleep(Duration::from_millis(2));
+            Ok(200)
+        }
+        Phase::Outage => Err("connection refused"),
+        Phase::Slow => {
+            sleep(Duration::from_millis(60));
+            Ok(200)
+        }
+    }
+}
+
+/// Prints runs of identical events as one line.
+struct Timeline {
+    kind: String,
+    since: u64,
+    count: u32,
+}
+
+impl Timeline {
+    fn event(&mut self, t: u64, kind: String) {
+        if kind == self.kind {
+            self.count += 1;
+            return;
+        }
+        self.flush();
+        self.kind = kind;
+        self.since = t;
+        self.count = 1;
+    }
+
+    fn flush(&mut self) {
+        if self.count > 0 {
+            let times = if self.count > 1 {
+                format!("  x{}", self.count)
+            } else {
+                String::new()
+            };
+            println!(
+                "  {:>6.3}s  {}{}",
+                self.since as f64 / 1000.0,
+                self.kind,
+                times
+            );
+            self.count = 0;
+        }
+    }
+
+    fn note(&mut self, t: u64, text: &str) {
+        self.flush();
+        self.kind.clear();
+        println!("  {:>6.3}s  {}", t as f64 / 1000.0, text);
+    }
+}
+
+fn main() {
+    let config = Config::consecutive_failures(3)
+        .open_ms(300)
+        .backoff(2, 1_200)
+        .slow_call_ms(40)
+        .success_threshold(2)
+        .build()
+        .expect("a valid configuration");
+    let transitions = Mutex::new(Vec::new());
+    let breaker = Breaker::with_observer(
+        &config,
+        StdClock,
+        (
+            Counters::new(),
+            OnTransition(|t: Transition| transitions.lock().unwrap().push(t)),
+        ),
+    );
+    let start = StdClock.now_ms();
+    let now = || StdClock.now_ms() - start;
+
+    println!("halfopen demo: a flaky downstream behind a circuit breaker");
+    println!(
+        "  breaker: trips after 3 failures in a row, open 300 ms (x2 per failed trial, up to 1200 ms),"
+    );
+    println!("           calls of 40 ms or more count as failures, 2 trial successes close it");
+    println!("  downstream: healthy, outage at 0.7 s, slow at 1.7 s, healthy at 2.5 s\n");
+
+    let mut timeline = Timeline {
+        kind: String::new(),
+        since: 0,
+        count: 0,
+    };
+    let mut last_phase = None;
+    while now() < 4_000 {
+        let t = now();
+        let p = phase(t);
+        if last_phase != Some(p) {
+            timeline.note(t, &format!("-- downstream is now {p:?} --").to_lowercase());
+            last_phase = Some(p);
+        }
+        let started = now();
+        let kind = match breaker.call(|| downstream(t)) {
+            Ok(_) if now() - started >= 40 => "call ok but slow (counted as a failure)".to_owned(),
+            Ok(_) => "call ok".to_owned(),
+            Err(CallError::Inner(e)) => format!("call failed: {e}"),
+            Err(CallError::Rejected(r)) => format!("rejected: {}", r.reason().as_str()),
+            Err(e) => format!("error: {e}"),
+        };
+        timeline.event(t, kind);
+        for tr in transitions.lock().unwrap().drain(..) {
+            let retry = breaker
+                .metrics()
+                .retry_at
+                .map(|at| format!(" (retry at {:.3}s)", (at - start) as f64 / 1000.0));
+            timeline.note(
+                now(),
+                &format!("==> {} -> {}{}", tr.from, tr.to, retry.unwrap_or_default()),
+            );
+        }
+        sleep(Duration::from_millis(25));
+    }
+    timeline.flush();
+
+    let m = breaker.metrics();
+    println!("\nmetrics:");
+    println!("  state        {}", m.state);
+    println!("  successes    {}", m.successes);
+    println!(
+        "  failures     {} (of which slow: {})",
+        m.failures, m.slow_calls
+    );
+    println!("  rejected     {}", m.rejected);
+    println!("  transitions  {}", m.transitions);
+    println!("  health       {}", breaker.health().as_str());
+}
