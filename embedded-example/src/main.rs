@@ -78,6 +78,8 @@ async fn monitor(started: Instant) {
         defmt::error!("monitor: timers off: {} ms elapsed, expected about {} ms", elapsed.as_millis(), expected.as_millis());
         ok = false;
     }
+    let (_, failed) = vectors::run();
+    ok &= failed == 0;
     if ok {
         defmt::info!("firmware: all checks passed");
         exit::exit(exit::EXIT_OK)
