@@ -396,6 +396,9 @@ pub struct BucketWindow {
 impl BucketWindow {
     #[cfg(not(loom))]
     pub(crate) const fn new() -> Self {
+        // A `const` item is how an array of atomics is built in a `const fn`:
+        // each element is a fresh copy, which is exactly what is wanted here.
+        #[allow(clippy::declare_interior_mutable_const)]
         const B: Bucket = Bucket::new();
         Self {
             guard: Guard::new(),

@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use halfopen::{AnyPolicy, Breaker, Config, ConfigError, Counters, MockClock, Outcome, PermitToken};
+use halfopen::{
+    AnyPolicy, Breaker, Config, ConfigError, Counters, MockClock, Outcome, PermitToken,
+};
 use serde_json::{Map, Value};
 
 /// The result of one case.
@@ -34,8 +36,14 @@ impl CaseResult {
 /// a malformed case is a failed case that says what is malformed.
 pub fn run_text(text: &str) -> Result<Vec<CaseResult>, String> {
     let doc: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let cases = doc.as_array().ok_or("a vector file is a JSON array of cases")?;
-    Ok(cases.iter().enumerate().map(|(i, c)| run_case(i, c)).collect())
+    let cases = doc
+        .as_array()
+        .ok_or("a vector file is a JSON array of cases")?;
+    Ok(cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| run_case(i, c))
+        .collect())
 }
 
 /// Runs one case.
@@ -58,7 +66,10 @@ pub fn config_pairs(config: &Value) -> Result<Vec<(String, i64)>, String> {
             "trip" => {
                 let trip = value.as_object().ok_or("config.trip is not an object")?;
                 if trip.len() != 1 {
-                    return Err(format!("config.trip holds {} policies, expected one", trip.len()));
+                    return Err(format!(
+                        "config.trip holds {} policies, expected one",
+                        trip.len()
+                    ));
                 }
                 for (policy, params) in trip {
                     flatten(policy, params, &mut out)?;
@@ -87,7 +98,8 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, i64)>) -> Result<
 }
 
 fn number(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_u64().map(|u| i64::try_from(u).unwrap_or(i64::MAX)))
+    v.as_i64()
+        .or_else(|| v.as_u64().map(|u| i64::try_from(u).unwrap_or(i64::MAX)))
 }
 
 /// Builds the configuration a vector's `config` describes.
@@ -107,7 +119,10 @@ struct Case;
 impl Case {
     fn run(case: &Value) -> Result<(), String> {
         let config = case.get("config").ok_or("case has no config")?;
-        let steps = case.get("steps").and_then(Value::as_array).ok_or("case has no steps")?;
+        let steps = case
+            .get("steps")
+            .and_then(Value::as_array)
+            .ok_or("case has no steps")?;
         let built = build_config(config)?;
         let config = match built {
             Err(err) => {
@@ -118,20 +133,30 @@ impl Case {
                         "step 0: expected configError {key}, got configError {} ({err})",
                         err.key()
                     )),
-                    None => Err(format!("step 0: expected a valid config, got configError {err}")),
+                    None => Err(format!(
+                        "step 0: expected a valid config, got configError {err}"
+                    )),
                 };
             }
             Ok(c) => c,
         };
         if let Some(key) = steps.first().and_then(|s| s.pointer("/expect/configError")) {
-            return Err(format!("step 0: expected configError {key}, got a valid config"));
+            return Err(format!(
+                "step 0: expected configError {key}, got a valid config"
+            ));
         }
         let clock = MockClock::new(0);
         let breaker = Breaker::with_observer(&config, &clock, Counters::new());
         let mut permits: HashMap<String, PermitToken> = HashMap::new();
         let mut held = Vec::new();
         for (i, step) in steps.iter().enumerate() {
-            Step { i, step, clock: &clock, breaker: &breaker }.run(&mut permits, &mut held)?;
+            Step {
+                i,
+                step,
+                clock: &clock,
+                breaker: &breaker,
+            }
+            .run(&mut permits, &mut held)?;
         }
         Ok(())
     }
@@ -156,12 +181,18 @@ impl Step<'_, '_> {
         permits: &mut HashMap<String, PermitToken>,
         held: &mut Vec<PermitToken>,
     ) -> Result<(), String> {
-        let s = self.step.as_object().ok_or_else(|| self.fail("step is not an object"))?;
+        let s = self
+            .step
+            .as_object()
+            .ok_or_else(|| self.fail("step is not an object"))?;
         let at = s
             .get("at")
             .and_then(Value::as_u64)
             .ok_or_else(|| self.fail("step has no non-negative integer `at`"))?;
-        let action = s.get("do").and_then(Value::as_str).ok_or_else(|| self.fail("step has no `do`"))?;
+        let action = s
+            .get("do")
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.fail("step has no `do`"))?;
         let permit_name = s.get("permit").and_then(Value::as_str);
         let empty = Map::new();
         let expect = s.get("expect").and_then(Value::as_object).unwrap_or(&empty);
@@ -184,7 +215,8 @@ impl Step<'_, '_> {
                 }
             }
             "success" | "failure" | "ignore" | "drop" => {
-                let name = permit_name.ok_or_else(|| self.fail(format!("`{action}` needs a permit")))?;
+                let name =
+                    permit_name.ok_or_else(|| self.fail(format!("`{action}` needs a permit")))?;
                 let token = permits
                     .remove(name)
                     .ok_or_else(|| self.fail(format!("no held permit named {name:?}")))?;
@@ -196,10 +228,15 @@ impl Step<'_, '_> {
                 }
             }
             "call" => {
-                let outcome = s.get("outcome").and_then(Value::as_str).unwrap_or("success");
+                let outcome = s
+                    .get("outcome")
+                    .and_then(Value::as_str)
+                    .unwrap_or("success");
                 let duration = match s.get("durationMs") {
                     None => 0,
-                    Some(v) => v.as_u64().ok_or_else(|| self.fail("durationMs is not a non-negative integer"))?,
+                    Some(v) => v
+                        .as_u64()
+                        .ok_or_else(|| self.fail("durationMs is not a non-negative integer"))?,
                 };
                 let r = self.breaker.try_acquire_token();
                 acquired = Some(r.as_ref().map(|_| ()).map_err(|e| *e));
@@ -232,7 +269,9 @@ impl Step<'_, '_> {
         for (key, want) in expect {
             match key.as_str() {
                 "allowed" => {
-                    let got = acquired.ok_or_else(|| self.fail("`allowed` expected on a step that does not acquire"))?;
+                    let got = acquired.ok_or_else(|| {
+                        self.fail("`allowed` expected on a step that does not acquire")
+                    })?;
                     let got = Value::Bool(got.is_ok());
                     if &got != want {
                         return Err(self.fail(format!("expected allowed {want}, got {got}")));
@@ -242,7 +281,11 @@ impl Step<'_, '_> {
                     let got = match acquired {
                         Some(Err(r)) => Value::from(r.reason().as_str()),
                         Some(Ok(())) => Value::from("allowed"),
-                        None => return Err(self.fail("`reject` expected on a step that does not acquire")),
+                        None => {
+                            return Err(
+                                self.fail("`reject` expected on a step that does not acquire")
+                            )
+                        }
                     };
                     if &got != want {
                         return Err(self.fail(format!("expected reject {want}, got {got}")));
@@ -255,7 +298,11 @@ impl Step<'_, '_> {
                     }
                 }
                 "metrics" => self.check_metrics(want, last)?,
-                "configError" => return Err(self.fail("configError is only expected on the first step of an invalid config")),
+                "configError" => {
+                    return Err(self.fail(
+                        "configError is only expected on the first step of an invalid config",
+                    ))
+                }
                 other => return Err(self.fail(format!("unknown expect key {other:?}"))),
             }
         }
@@ -263,7 +310,9 @@ impl Step<'_, '_> {
     }
 
     fn check_metrics(&self, want: &Value, last: u64) -> Result<(), String> {
-        let want = want.as_object().ok_or_else(|| self.fail("metrics is not an object"))?;
+        let want = want
+            .as_object()
+            .ok_or_else(|| self.fail("metrics is not an object"))?;
         let m = self.breaker.metrics();
         let state = self.breaker.state_at(last);
         for (key, w) in want {
@@ -289,7 +338,10 @@ impl Step<'_, '_> {
 }
 
 /// Runs files and prints the BEHAVIOR.md report; returns `(passed, failed)`.
-pub fn run_files<W: std::io::Write>(paths: &[String], out: &mut W) -> std::io::Result<(usize, usize)> {
+pub fn run_files<W: std::io::Write>(
+    paths: &[String],
+    out: &mut W,
+) -> std::io::Result<(usize, usize)> {
     let mut passed = 0;
     let mut failed = 0;
     for path in paths {
