@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine or a warm one. Installs what it
+# needs (rustup targets and components, wasm-bindgen-cli, node packages,
+# Chromium, QEMU, defmt-print), runs every suite, skips none, and ends with
+# `N passed, N failed` over the suites. Exits non-zero if any failed.
+#
+#   bash scripts/test.sh
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR=never
+
+passed=0
+failed=0
+failures=()
+suite() {
+  local name="$1"
+  shift
+  printf '\n=== %s\n' "$name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    printf '=== ok %s (%ss)\n' "$name" $((SECONDS - t0))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf '=== FAIL %s (%ss)\n' "$name" $((SECONDS - t0))
+  fi
+}
+
+targets=(wasm32-unknown-unknown thumbv6m-none-eabi thumbv7em-none-eabihf riscv32imc-unknown-none-elf)
+
+toolchain() {
+  local have
+  have=$(rustup target list --installed) || return 1
+  for t in "${targets[@]}"; do
+    grep -qx "$t" <<<"$have" || rustup target add "$t" || return 1
+  done
+  rustup component list --installed | grep -q '^clippy' || rustup component add clippy || return 1
+  rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt || return 1
+}
+
+# The core on every target: lock-free where there is CAS, a critical section
+# (chosen by the final binary) where there is none.
+cross() {
+  cargo build -q -p halfopen --no-default-features || return 1
+  cargo build -q -p halfopen --no-default-features --target wasm32-unknown-unknown || return 1
+  cargo build -q -p halfopen --no-default-features --target thumbv7em-none-eabihf || return 1
+  cargo build -q -p halfopen --no-default-features --features defmt,embassy-time \
+    --target thumbv7em-none-eabihf || return 1
+  cargo build -q -p halfopen --no-default-features --features critical-section \
+    --target thumbv6m-none-eabi || return 1
+  cargo build -q -p halfopen --no-default-features --features critical-section \
+    --target riscv32imc-unknown-none-elf || return 1
+  echo "halfopen builds for x86_64, wasm32, thumbv7em, thumbv6m and riscv32imc"
+}
+
+vectors() {
+  cargo run -q -p halfopen-conformance -- tests/vectors/*.json
+}
+
+suite "toolchain (rustup targets, clippy, rustfmt)" toolchain
+suite "cargo fmt --check" cargo fmt --all -- --check
+suite "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets \
+  --features halfopen/std,halfopen/embassy-time -- -D warnings
+suite "core tests (unit, behaviour, doc, embassy mock driver)" \
+  cargo test -q -p halfopen --features std,embassy-time
+suite "conformance runner tests" cargo test -q -p halfopen-conformance
+suite "conformance vectors on the host" vectors
+suite "core builds on five targets" cross
+if [[ -f core/scripts/proofs.sh ]]; then
+  suite "loom model checks" bash core/scripts/proofs.sh loom
+  suite "property tests against the sequential model" bash core/scripts/proofs.sh proptest
+fi
+suite "npm package (Node ESM/CJS, types, vectors, workerd, Chromium)" bash wasm/ci.sh
+suite "firmware in QEMU (Cortex-M4 and Cortex-M0)" bash embedded-example/ci.sh
+
+echo
+if ((failed > 0)); then
+  printf 'failed suites:\n'
+  printf '  %s\n' "${failures[@]}"
+fi
+echo "suites: $passed passed, $failed failed"
+((failed == 0))
