@@ -609,50 +609,64 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     }
 
     fn closed_failure(&self, mut w: Word, mut now: Option<u64>) {
-        let tripped = match self.config.policy.kind() {
+        let epoch = w.epoch();
+        match self.config.policy.kind() {
             Kind::Consecutive(p) => loop {
                 let run = w.run() + 1;
-                if run >= p.threshold {
-                    break Some(w);
-                }
-                match self.cas(w, Word::closed(w.epoch(), run)) {
-                    Ok(()) => break None,
-                    Err(x) if x.epoch() == w.epoch() => w = x,
-                    Err(_) => break None,
+                let result = if run >= p.threshold {
+                    // Re-decided on every retry: a success that lands first
+                    // resets the run, and this failure then does not trip.
+                    self.try_open(w, 0, &mut now)
+                } else {
+                    self.cas(w, Word::closed(epoch, run))
+                };
+                match result {
+                    Err(x) if x.epoch() == epoch && x.state() == State::Closed => w = x,
+                    _ => return,
                 }
             },
-            Kind::Rate(p) => self
-                .window
-                .count()
-                .and_then(|win| win.record(&p, w.epoch(), true, &|| self.closed_epoch()))
-                .map(|_| w),
-            Kind::Time(p) => self.window.buckets().and_then(|win| {
+            Kind::Rate(p) => {
+                let trip = self
+                    .window
+                    .count()
+                    .and_then(|win| win.record(&p, epoch, true, &|| self.closed_epoch()));
+                if let Some(e) = trip {
+                    self.trip_closed(e, now);
+                }
+            }
+            Kind::Time(p) => {
                 let t = *now.get_or_insert_with(|| self.now());
-                win.record(&p, w.epoch(), true, t, &|| self.closed_epoch())
-                    .map(|_| w)
-            }),
-        };
-        if let Some(w) = tripped {
-            self.open_from(w, 0, now);
+                let trip = self
+                    .window
+                    .buckets()
+                    .and_then(|win| win.record(&p, epoch, true, t, &|| self.closed_epoch()));
+                if let Some(e) = trip {
+                    self.trip_closed(e, now);
+                }
+            }
         }
     }
 
-    /// Moves `from` (closed or half-open, any counters) to open with `k`,
-    /// if the epoch is still `from`'s.
-    fn open_from(&self, mut from: Word, k: u8, now: Option<u64>) {
-        let epoch = from.epoch();
-        let state = from.state();
-        let t = now.unwrap_or_else(|| self.now()).min(TIME_LIMIT - 1);
-        let next = next_epoch(epoch);
-        loop {
-            match self.cas(from, Word::open(next, k, t)) {
-                Ok(()) => break,
-                Err(x) if x.epoch() == epoch && x.state() == state => from = x,
-                Err(_) => return,
+    /// A window fired in closed epoch `epoch`: open, if that epoch is current.
+    fn trip_closed(&self, epoch: u16, mut now: Option<u64>) {
+        let mut w = self.load();
+        while w.epoch() == epoch && w.state() == State::Closed {
+            match self.try_open(w, 0, &mut now) {
+                Ok(()) => return,
+                Err(x) => w = x,
             }
         }
+    }
+
+    /// One attempt to move `from` (closed or half-open) to open with `k`. The
+    /// winner writes the opening time and reports the transition.
+    fn try_open(&self, from: Word, k: u8, now: &mut Option<u64>) -> Result<(), Word> {
+        let t = (*now.get_or_insert_with(|| self.now())).min(TIME_LIMIT - 1);
+        let next = next_epoch(from.epoch());
+        self.cas(from, Word::open(next, k, t))?;
         self.write_time(next, t);
-        self.transition(state, State::Open, next);
+        self.transition(from.state(), State::Open, next);
+        Ok(())
     }
 
     fn write_time(&self, epoch: u16, t: u64) {
@@ -727,9 +741,17 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         }
     }
 
-    fn trial_failure(&self, w: Word, now: Option<u64>) {
-        let k = if w.k() < K_MAX { w.k() + 1 } else { K_MAX };
-        self.open_from(w, k, now);
+    /// Any trial failure re-opens, whatever else changed in the half-open
+    /// epoch meanwhile (slots taken or freed).
+    fn trial_failure(&self, mut w: Word, mut now: Option<u64>) {
+        let epoch = w.epoch();
+        while w.epoch() == epoch && w.state() == State::HalfOpen {
+            let k = if w.k() < K_MAX { w.k() + 1 } else { K_MAX };
+            match self.try_open(w, k, &mut now) {
+                Ok(()) => return,
+                Err(x) => w = x,
+            }
+        }
     }
 
     /// Frees a half-open slot of `epoch`, if that epoch is current.

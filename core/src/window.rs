@@ -19,8 +19,9 @@
 //! contention, outcomes that raced are applied in a batch (successes, then
 //! failures, the rule checked after each failure).
 //!
-//! Every window belongs to one closed epoch (its low 8 bits are the window's
-//! tag). A window whose tag is not the current closed epoch's is empty:
+//! Every window belongs to one closed epoch (the window's tag is the whole
+//! 14-bit epoch; the backlog, drained within moments, carries its low 8 bits).
+//! A window whose tag is not the current closed epoch's is empty:
 //! entering `closed` clears the windows without touching them. Outcomes of an
 //! earlier epoch are never applied.
 
@@ -28,20 +29,28 @@ use crate::policy::{rate_trips, FailureRate, TimeWindow};
 use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
 
 const OWNED: u32 = 1 << 31;
-const TAG_MASK: u32 = 0xFF;
+/// The window's tag: the whole epoch.
+const TAG_MASK: u32 = 0x3FFF;
 const COUNT_BITS: u32 = 24;
 const COUNT_MASK: u32 = (1 << COUNT_BITS) - 1;
 
+/// The window's tag for `epoch`.
 #[inline(always)]
 const fn tag_of(epoch: u16) -> u32 {
     epoch as u32 & TAG_MASK
+}
+
+/// The backlog's tag for `epoch`.
+#[inline(always)]
+const fn backlog_tag(epoch: u16) -> u32 {
+    epoch as u32 & 0xFF
 }
 
 /// The owner bit, the window's own metadata (tag and layout-specific bits)
 /// and the backlog.
 #[derive(Debug)]
 pub(crate) struct Guard {
-    /// `OWNED | meta`; meta bits 0..8 are the tag.
+    /// `OWNED | meta`; meta bits 0..14 are the tag.
     word: AtomicU32,
     /// Backlog: `tag << 24 | count`.
     successes: AtomicU32,
@@ -77,7 +86,7 @@ impl Guard {
         } else {
             &self.successes
         };
-        let tag = tag_of(epoch);
+        let tag = backlog_tag(epoch);
         let mut b = word.load(Relaxed);
         loop {
             let next = if b >> COUNT_BITS == tag {
@@ -183,10 +192,10 @@ impl Guard {
                 }
             }
         }
-        if b_s >> COUNT_BITS == tag {
+        if b_s >> COUNT_BITS == backlog_tag(cur) {
             s += b_s & COUNT_MASK;
         }
-        if b_f >> COUNT_BITS == tag {
+        if b_f >> COUNT_BITS == backlog_tag(cur) {
             f += b_f & COUNT_MASK;
         }
         if apply(meta, reset, s, f) {
@@ -234,9 +243,9 @@ impl WindowStore for NoWindow {
     }
 }
 
-// Count window meta: bits 8..14 the next slot, bits 14..21 the length.
-const HEAD_SHIFT: u32 = 8;
-const LEN_SHIFT: u32 = 14;
+// Count window meta: bits 14..20 the next slot, bits 20..27 the length.
+const HEAD_SHIFT: u32 = 14;
+const LEN_SHIFT: u32 = 20;
 
 /// The last `window` (<= 64) outcomes, as a ring of failure bits.
 #[derive(Debug)]
@@ -379,8 +388,8 @@ impl Bucket {
 }
 
 const MAX_BUCKETS: usize = 64;
-/// Bucket meta bit 8: `last` holds the index of the newest bucket.
-const HAS_LAST: u32 = 1 << 8;
+/// Bucket meta bit 14: `last` holds the index of the newest bucket.
+const HAS_LAST: u32 = 1 << 14;
 
 /// Outcomes per time bucket, for the last `buckets` buckets.
 #[derive(Debug)]
