@@ -68,6 +68,8 @@ suite "core tests (unit, behaviour, doc, embassy mock driver)" \
 suite "conformance runner tests" cargo test -q -p halfopen-conformance
 suite "conformance vectors on the host" vectors
 suite "core builds on five targets" cross
+suite "rustdoc without warnings" env RUSTDOCFLAGS="-D warnings" \
+  cargo doc -q -p halfopen --no-deps --features std,embassy-time
 if [[ -f core/scripts/proofs.sh ]]; then
   suite "loom model checks" bash core/scripts/proofs.sh loom
   suite "property tests against the sequential model" bash core/scripts/proofs.sh proptest
