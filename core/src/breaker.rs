@@ -435,7 +435,19 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
 
     #[inline(always)]
     fn acquire(&self) -> Result<PermitToken, Rejected> {
-        let mut w = self.load();
+        let w = self.load();
+        // The steady state: closed, no slow-call timing. One load, no write.
+        if w.state() == State::Closed && self.config.slow_call_ms == 0 {
+            return Ok(PermitToken {
+                epoch: w.epoch(),
+                started_ms: 0,
+            });
+        }
+        self.acquire_slow(w)
+    }
+
+    #[inline(never)]
+    fn acquire_slow(&self, mut w: Word) -> Result<PermitToken, Rejected> {
         let mut now = None;
         let started_ms = if self.config.slow_call_ms != 0 {
             let t = self.now();
@@ -520,6 +532,23 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
 
     #[inline(always)]
     fn finish(&self, epoch: u16, started_ms: u64, outcome: Option<Outcome>) {
+        if outcome == Some(Outcome::Success) && self.config.slow_call_ms == 0 {
+            self.observer.on_success();
+            let w = self.load();
+            // The steady state of the consecutive policy: a closed success
+            // with no failure run to reset writes nothing.
+            if w.0 == Word::closed(epoch, 0).0
+                && matches!(self.config.policy.kind(), Kind::Consecutive(_))
+            {
+                return;
+            }
+            return self.finish_slow(epoch, w, false, None);
+        }
+        self.finish_outcome(epoch, started_ms, outcome);
+    }
+
+    #[inline(never)]
+    fn finish_outcome(&self, epoch: u16, started_ms: u64, outcome: Option<Outcome>) {
         let mut now = None;
         let failed = match outcome {
             Some(Outcome::Success) => {
@@ -550,7 +579,13 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                 return;
             }
         };
-        let w = self.load();
+        self.finish_slow(epoch, self.load(), failed, now);
+    }
+
+    /// Applies a success or failure of a permit of `epoch`; `w` is a fresh
+    /// load of the state word.
+    #[inline(never)]
+    fn finish_slow(&self, epoch: u16, w: Word, failed: bool, now: Option<u64>) {
         if w.epoch() != epoch {
             return; // A permit of an earlier epoch changes nothing.
         }
