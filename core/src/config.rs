@@ -674,3 +674,70 @@ macro_rules! config {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_duration_multiplies_up_to_the_cap_without_overflow() {
+        let c = Config::consecutive_failures(1)
+            .open_ms(1_000)
+            .backoff(16, MAX_DURATION_MS)
+            .build()
+            .unwrap();
+        assert_eq!(c.open_duration_ms(0), 1_000);
+        assert_eq!(c.open_duration_ms(1), 16_000);
+        assert_eq!(c.open_duration_ms(5), 1_048_576_000);
+        assert_eq!(c.open_duration_ms(6), MAX_DURATION_MS);
+        assert_eq!(c.open_duration_ms(u32::MAX), MAX_DURATION_MS);
+        let flat = Config::consecutive_failures(1)
+            .open_ms(7)
+            .backoff(1, 7)
+            .build()
+            .unwrap();
+        assert_eq!(flat.open_duration_ms(30), 7);
+        let none = Config::consecutive_failures(1).open_ms(7).build().unwrap();
+        assert_eq!(none.open_duration_ms(30), 7);
+    }
+
+    #[test]
+    fn every_bound_is_checked_on_both_sides() {
+        let max = MAX_DURATION_MS;
+        let ok = |b: ConfigBuilder<ConsecutiveFailures>| b.build().is_ok();
+        let key = |b: ConfigBuilder<ConsecutiveFailures>| b.build().unwrap_err().key();
+        let base = Config::consecutive_failures(5);
+        assert!(ok(Config::consecutive_failures(1)) && ok(Config::consecutive_failures(65_535)));
+        assert_eq!(
+            key(Config::consecutive_failures(65_536)),
+            "consecutiveFailures"
+        );
+        assert!(ok(base.open_ms(1)) && ok(base.open_ms(max)));
+        assert_eq!(key(base.open_ms(max + 1)), "openMs");
+        assert!(ok(base.half_open_max_calls(255)));
+        assert_eq!(key(base.half_open_max_calls(256)), "halfOpenMaxCalls");
+        assert_eq!(key(base.half_open_max_calls(0)), "halfOpenMaxCalls");
+        assert_eq!(key(base.success_threshold(0)), "successThreshold");
+        assert_eq!(key(base.success_threshold(65_536)), "successThreshold");
+        assert!(ok(base.slow_call_ms(max)));
+        assert_eq!(key(base.slow_call_ms(0)), "slowCallMs");
+        assert_eq!(key(base.backoff(0, 30_000)), "backoff.factor");
+        assert_eq!(key(base.backoff(17, 30_000)), "backoff.factor");
+        assert!(ok(base.backoff(16, 30_000)));
+        assert_eq!(key(base.backoff(2, 29_999)), "backoff.maxOpenMs");
+        let rate = |p, w, m| Config::failure_rate(p, w, m).build().map_err(|e| e.key());
+        assert_eq!(rate(0, 10, 1), Err("failureRate.percent"));
+        assert_eq!(rate(101, 10, 1), Err("failureRate.percent"));
+        assert_eq!(rate(50, 0, 1), Err("failureRate.window"));
+        assert_eq!(rate(50, 65, 1), Err("failureRate.window"));
+        assert_eq!(rate(50, 64, 0), Err("failureRate.minimumCalls"));
+        assert!(rate(100, 64, 64).is_ok());
+        let time = |p, w, b, m| Config::time_window(p, w, b, m).build().map_err(|e| e.key());
+        assert_eq!(time(50, 1_000, 0, 1), Err("timeWindow.buckets"));
+        assert_eq!(time(50, 1_000, 65, 1), Err("timeWindow.buckets"));
+        assert_eq!(time(50, 0, 10, 1), Err("timeWindow.windowMs"));
+        assert_eq!(time(50, 1_000, 10, 0), Err("timeWindow.minimumCalls"));
+        assert_eq!(time(0, 1_000, 10, 1), Err("timeWindow.percent"));
+        assert!(time(50, 2_147_483_584, 64, 1).is_ok());
+    }
+}

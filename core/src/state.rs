@@ -180,3 +180,42 @@ impl Word {
         self.payload() as u8
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip_every_field() {
+        for epoch in [0u16, 1, 0x1FFF, EPOCH_MASK] {
+            let w = Word::closed(epoch, 65_534);
+            assert_eq!(
+                (w.state(), w.epoch(), w.run()),
+                (State::Closed, epoch, 65_534)
+            );
+            let t = (TIME_LIMIT - 1) & !((1 << 48) - 1);
+            let w = Word::open(epoch, K_MAX, t);
+            assert_eq!(
+                (w.state(), w.epoch(), w.k(), w.time_hi()),
+                (State::Open, epoch, K_MAX, t)
+            );
+            let w = Word::half_open(epoch, 255, 17);
+            assert_eq!(
+                (w.state(), w.epoch(), w.in_flight(), w.k()),
+                (State::HalfOpen, epoch, 255, 17)
+            );
+            let w = Word::isolated(epoch);
+            assert_eq!((w.state(), w.epoch()), (State::Isolated, epoch));
+        }
+        assert_eq!(next_epoch(EPOCH_MASK), 0);
+    }
+
+    #[test]
+    fn state_names_match_behavior_md() {
+        for s in [State::Closed, State::Open, State::HalfOpen, State::Isolated] {
+            assert_eq!(State::from_name(s.as_str()), Some(s));
+            assert_eq!(State::from_code(s.code()), s);
+        }
+        assert_eq!(State::from_name("half-open"), None);
+    }
+}
