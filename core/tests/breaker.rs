@@ -6,8 +6,8 @@ use core::task::{Context, Poll, Waker};
 
 use halfopen::{
     config, presets, AnyPolicy, Breaker, CallError, Clock, Config, ConfigErrorKind, Counters,
-    Health, MockClock, OnTransition, Outcome, RejectReason, Registry, RegistryError,
-    SnapshotError, State, Transition, SNAPSHOT_LEN,
+    Health, MockClock, OnTransition, Outcome, Registry, RegistryError, RejectReason, SnapshotError,
+    State, Transition, SNAPSHOT_LEN,
 };
 
 fn block_on<F: Future>(f: F) -> F::Output {
@@ -85,7 +85,10 @@ fn closed_success_does_not_read_the_clock() {
 
 #[test]
 fn slow_call_detection_reads_the_clock_around_calls_only() {
-    let config = Config::consecutive_failures(1).slow_call_ms(100).build().unwrap();
+    let config = Config::consecutive_failures(1)
+        .slow_call_ms(100)
+        .build()
+        .unwrap();
     let clock = CountingClock::default();
     let b = Breaker::with_observer(&config, &clock, Counters::new());
     let p = b.try_acquire().unwrap();
@@ -103,7 +106,10 @@ fn slow_call_detection_reads_the_clock_around_calls_only() {
 
 #[test]
 fn open_rejects_with_retry_hint_then_half_open_is_lazy() {
-    let config = Config::consecutive_failures(1).open_ms(1_000).build().unwrap();
+    let config = Config::consecutive_failures(1)
+        .open_ms(1_000)
+        .build()
+        .unwrap();
     let clock = MockClock::new(10);
     let b = Breaker::with_observer(&config, &clock, Counters::new());
     b.try_acquire().unwrap().failure();
@@ -111,7 +117,10 @@ fn open_rejects_with_retry_hint_then_half_open_is_lazy() {
     let r = b.try_acquire().unwrap_err();
     assert_eq!(r.reason(), RejectReason::Open);
     assert_eq!(r.retry_after_ms(), Some(510));
-    assert_eq!(r.to_string(), "circuit open: call rejected, retry in 510 ms");
+    assert_eq!(
+        r.to_string(),
+        "circuit open: call rejected, retry in 510 ms"
+    );
     clock.set(1_010);
     // Reading the state is pure: half-open, but no transition recorded yet.
     assert_eq!(b.state(), State::HalfOpen);
@@ -140,7 +149,10 @@ fn half_open_limits_trials_and_needs_the_success_threshold() {
     clock.set(100);
     let p1 = b.try_acquire().unwrap();
     let p2 = b.try_acquire().unwrap();
-    assert_eq!(b.try_acquire().unwrap_err().reason(), RejectReason::HalfOpenFull);
+    assert_eq!(
+        b.try_acquire().unwrap_err().reason(),
+        RejectReason::HalfOpenFull
+    );
     p1.success();
     let p3 = b.try_acquire().unwrap();
     drop(p2); // a cancelled trial frees its slot and counts nothing
@@ -153,7 +165,11 @@ fn half_open_limits_trials_and_needs_the_success_threshold() {
 
 #[test]
 fn any_trial_failure_reopens_with_backoff_up_to_the_cap() {
-    let config = Config::consecutive_failures(1).open_ms(100).backoff(3, 500).build().unwrap();
+    let config = Config::consecutive_failures(1)
+        .open_ms(100)
+        .backoff(3, 500)
+        .build()
+        .unwrap();
     let clock = MockClock::new(0);
     let b = Breaker::with_observer(&config, &clock, Counters::new());
     b.try_acquire().unwrap().failure();
@@ -175,7 +191,10 @@ fn any_trial_failure_reopens_with_backoff_up_to_the_cap() {
 
 #[test]
 fn stale_outcomes_count_in_totals_but_change_nothing() {
-    let config = Config::consecutive_failures(2).open_ms(100).build().unwrap();
+    let config = Config::consecutive_failures(2)
+        .open_ms(100)
+        .build()
+        .unwrap();
     let clock = MockClock::new(0);
     let b = Breaker::with_observer(&config, &clock, Counters::new());
     let old = b.try_acquire().unwrap();
@@ -189,8 +208,11 @@ fn stale_outcomes_count_in_totals_but_change_nothing() {
 
 #[test]
 fn stale_trial_permit_cannot_close_a_reopened_breaker() {
-    let config =
-        Config::consecutive_failures(1).open_ms(100).half_open_max_calls(2).build().unwrap();
+    let config = Config::consecutive_failures(1)
+        .open_ms(100)
+        .half_open_max_calls(2)
+        .build()
+        .unwrap();
     let clock = MockClock::new(0);
     let b = Breaker::new(&config, &clock);
     b.try_acquire().unwrap().failure();
@@ -205,13 +227,19 @@ fn stale_trial_permit_cannot_close_a_reopened_breaker() {
 
 #[test]
 fn isolate_and_reset_from_every_state() {
-    let config = Config::consecutive_failures(1).open_ms(100).build().unwrap();
+    let config = Config::consecutive_failures(1)
+        .open_ms(100)
+        .build()
+        .unwrap();
     let clock = MockClock::new(0);
     let b = Breaker::with_observer(&config, &clock, Counters::new());
     b.reset(); // closed -> closed: a new epoch, no transition
     assert_eq!((b.epoch(), b.metrics().transitions), (1, 0));
     b.isolate();
-    assert_eq!(b.try_acquire().unwrap_err().reason(), RejectReason::Isolated);
+    assert_eq!(
+        b.try_acquire().unwrap_err().reason(),
+        RejectReason::Isolated
+    );
     b.isolate(); // isolated -> isolated: a new epoch, no transition
     assert_eq!((b.epoch(), b.metrics().transitions), (3, 1));
     clock.set(1_000_000);
@@ -231,7 +259,10 @@ fn isolate_and_reset_from_every_state() {
 
 #[test]
 fn clock_going_backwards_never_shortens_an_open_period() {
-    let config = Config::consecutive_failures(1).open_ms(1_000).build().unwrap();
+    let config = Config::consecutive_failures(1)
+        .open_ms(1_000)
+        .build()
+        .unwrap();
     let clock = MockClock::new(5_000);
     let b = Breaker::new(&config, &clock);
     b.try_acquire().unwrap().failure();
@@ -246,8 +277,17 @@ fn clock_going_backwards_never_shortens_an_open_period() {
 
 #[test]
 fn elapsed_time_is_unbounded() {
-    let config = Config::consecutive_failures(1).open_ms(1_000).build().unwrap();
-    for opened in [0u64, (1 << 32) - 10, 1 << 40, 1_764_000_000_000, (1 << 58) + 12_345] {
+    let config = Config::consecutive_failures(1)
+        .open_ms(1_000)
+        .build()
+        .unwrap();
+    for opened in [
+        0u64,
+        (1 << 32) - 10,
+        1 << 40,
+        1_764_000_000_000,
+        (1 << 58) + 12_345,
+    ] {
         let clock = MockClock::new(opened);
         let b = Breaker::with_observer(&config, &clock, Counters::new());
         b.try_acquire().unwrap().failure();
@@ -267,7 +307,11 @@ fn failure_rate_window_keeps_the_last_outcomes() {
     let clock = MockClock::new(0);
     let b = Breaker::with_observer(&config, &clock, Counters::new());
     for ok in [false, true, true, true, true, false] {
-        b.try_acquire().unwrap().record(if ok { Outcome::Success } else { Outcome::Failure });
+        b.try_acquire().unwrap().record(if ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        });
     }
     // Window: S S S F -> 25 %.
     assert_eq!(b.state(), State::Closed);
@@ -321,19 +365,46 @@ fn entering_closed_clears_the_windows() {
 fn config_errors_name_key_value_and_range() {
     let e = Config::consecutive_failures(0).build().unwrap_err();
     assert_eq!(e.key(), "consecutiveFailures");
-    assert_eq!(e.to_string(), "consecutiveFailures = 0 is out of range 1..=65535");
-    let e = Config::consecutive_failures(3).open_ms(0).build().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "consecutiveFailures = 0 is out of range 1..=65535"
+    );
+    let e = Config::consecutive_failures(3)
+        .open_ms(0)
+        .build()
+        .unwrap_err();
     assert_eq!((e.key(), e.value()), ("openMs", 0));
-    let e = Config::consecutive_failures(3).backoff(2, 10).open_ms(100).build().unwrap_err();
-    assert_eq!(e.to_string(), "backoff.maxOpenMs = 10 is out of range 100..=2147483647");
+    let e = Config::consecutive_failures(3)
+        .backoff(2, 10)
+        .open_ms(100)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "backoff.maxOpenMs = 10 is out of range 100..=2147483647"
+    );
     let e = Config::time_window(50, 1_001, 10, 1).build().unwrap_err();
     assert_eq!(e.key(), "timeWindow.windowMs");
-    assert!(matches!(e.kind(), ConfigErrorKind::NotMultiple { divisor: 10, .. }));
+    assert!(matches!(
+        e.kind(),
+        ConfigErrorKind::NotMultiple { divisor: 10, .. }
+    ));
     let e = Config::failure_rate(50, 10, 11).build().unwrap_err();
-    assert_eq!(e.to_string(), "failureRate.minimumCalls = 11 is out of range 1..=10");
-    let e = Config::builder().set("openMs", -5).unwrap().build().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "failureRate.minimumCalls = 11 is out of range 1..=10"
+    );
+    let e = Config::builder()
+        .set("openMs", -5)
+        .unwrap()
+        .build()
+        .unwrap_err();
     assert_eq!(e.to_string(), "openMs = -5 is out of range 1..=2147483647");
-    let e = Config::builder().set("failureRate.percent", 50).unwrap().build().unwrap_err();
+    let e = Config::builder()
+        .set("failureRate.percent", 50)
+        .unwrap()
+        .build()
+        .unwrap_err();
     assert_eq!(e.to_string(), "failureRate.window is missing");
     let e = Config::builder()
         .set("consecutiveFailures", 3)
@@ -350,7 +421,10 @@ fn config_errors_name_key_value_and_range() {
 #[test]
 fn run_time_builder_defaults_match_behavior_md() {
     let c = Config::builder().build().unwrap();
-    assert_eq!(c.policy(), &AnyPolicy::ConsecutiveFailures(*Config::consecutive_failures(5).build().unwrap().policy()));
+    assert_eq!(
+        c.policy(),
+        &AnyPolicy::ConsecutiveFailures(*Config::consecutive_failures(5).build().unwrap().policy())
+    );
     assert_eq!(c.open_ms(), 30_000);
     assert_eq!(c.half_open_max_calls(), 1);
     assert_eq!(c.success_threshold(), 1);
@@ -388,7 +462,13 @@ fn transitions_reach_the_listener_in_order() {
     use State::*;
     assert_eq!(
         *seen.lock().unwrap(),
-        [(Closed, Open, 1), (Open, HalfOpen, 2), (HalfOpen, Closed, 3), (Closed, Isolated, 4), (Isolated, Closed, 5)]
+        [
+            (Closed, Open, 1),
+            (Open, HalfOpen, 2),
+            (HalfOpen, Closed, 3),
+            (Closed, Isolated, 4),
+            (Isolated, Closed, 5)
+        ]
     );
 }
 
@@ -397,7 +477,10 @@ fn call_wrappers_tell_rejections_from_errors() {
     let config = Config::consecutive_failures(1).build().unwrap();
     let clock = MockClock::new(0);
     let b = Breaker::new(&config, &clock);
-    assert_eq!(b.call(|| Err::<(), _>("boom")), Err(CallError::Inner("boom")));
+    assert_eq!(
+        b.call(|| Err::<(), _>("boom")),
+        Err(CallError::Inner("boom"))
+    );
     match b.call(|| Ok::<_, &str>(1)) {
         Err(CallError::Rejected(r)) => assert_eq!(r.reason(), RejectReason::Open),
         other => panic!("expected a rejection, got {other:?}"),
@@ -436,14 +519,21 @@ fn async_call_and_cancellation() {
         let mut fut = pin!(b.call_async(core::future::pending::<Result<(), ()>>()));
         let mut cx = Context::from_waker(Waker::noop());
         assert!(fut.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(b.try_acquire().unwrap_err().reason(), RejectReason::HalfOpenFull);
+        assert_eq!(
+            b.try_acquire().unwrap_err().reason(),
+            RejectReason::HalfOpenFull
+        );
     }
     assert!(b.try_acquire().is_ok());
 }
 
 #[test]
 fn snapshot_round_trips_every_state() {
-    let config = Config::consecutive_failures(2).open_ms(100).success_threshold(2).build().unwrap();
+    let config = Config::consecutive_failures(2)
+        .open_ms(100)
+        .success_threshold(2)
+        .build()
+        .unwrap();
     let clock = MockClock::new(1 << 33);
     let b = Breaker::new(&config, &clock);
     let check = |b: &Breaker<&MockClock>| {
@@ -500,9 +590,16 @@ fn damaged_or_foreign_snapshots_are_refused_and_change_nothing() {
     for i in 3..SNAPSHOT_LEN {
         let mut bad = good;
         bad[i] ^= 0x10;
-        assert_eq!(fresh.restore(&bad), Err(SnapshotError::Checksum), "byte {i}");
+        assert_eq!(
+            fresh.restore(&bad),
+            Err(SnapshotError::Checksum),
+            "byte {i}"
+        );
     }
-    assert_eq!(Breaker::new(&other, &clock).restore(&good), Err(SnapshotError::ForeignConfig));
+    assert_eq!(
+        Breaker::new(&other, &clock).restore(&good),
+        Err(SnapshotError::ForeignConfig)
+    );
     assert_eq!(fresh.epoch(), 0);
     assert_eq!(fresh.state(), State::Closed);
     fresh.restore(&good).unwrap();
@@ -532,7 +629,10 @@ fn registry_is_fixed_capacity_and_names_are_unique() {
     let clock = MockClock::new(0);
     let mut r: Registry<&MockClock, _, (), 2> = Registry::new();
     r.register("db", &presets::DATABASE, &clock, ()).unwrap();
-    assert!(matches!(r.register("db", &presets::DATABASE, &clock, ()), Err(RegistryError::Duplicate)));
+    assert!(matches!(
+        r.register("db", &presets::DATABASE, &clock, ()),
+        Err(RegistryError::Duplicate)
+    ));
     r.register("api", &presets::HTTP_API, &clock, ()).unwrap();
     assert!(matches!(
         r.register("extra", &presets::HTTP_API, &clock, ()),
@@ -564,5 +664,8 @@ fn sizes_stay_small() {
     let expected = (size_of::<&Config>() + 12).next_multiple_of(size_of::<&Config>());
     assert_eq!(size_of::<Breaker<Zst>>(), expected);
     let ptr = size_of::<&Config>();
-    assert_eq!(size_of::<Breaker<Zst, halfopen::FailureRate>>(), (ptr + 32).next_multiple_of(ptr));
+    assert_eq!(
+        size_of::<Breaker<Zst, halfopen::FailureRate>>(),
+        (ptr + 32).next_multiple_of(ptr)
+    );
 }

@@ -19,22 +19,31 @@ fn embassy_clock_and_timeouts() {
     driver.advance(Duration::from_millis(1_500));
     assert_eq!(EmbassyClock.now_ms(), 1_500);
 
-    let config = Config::consecutive_failures(1).open_ms(1_000).build().unwrap();
+    let config = Config::consecutive_failures(1)
+        .open_ms(1_000)
+        .build()
+        .unwrap();
     let breaker = Breaker::new(&config, EmbassyClock);
     let cx = &mut Context::from_waker(Waker::noop());
 
     // A call that finishes in time is a success.
-    let mut ok = pin!(breaker.call_with_timeout(Duration::from_millis(100), async { Ok::<_, ()>(3) }));
+    let mut ok =
+        pin!(breaker.call_with_timeout(Duration::from_millis(100), async { Ok::<_, ()>(3) }));
     assert_eq!(ok.as_mut().poll(cx), Poll::Ready(Ok(3)));
 
     // A call that hangs past its timeout counts as a failure and trips.
-    let mut hang = pin!(breaker.call_with_timeout(Duration::from_millis(100), async {
-        Timer::after(Duration::from_secs(60)).await;
-        Ok::<(), ()>(())
-    }));
+    let mut hang = pin!(
+        breaker.call_with_timeout(Duration::from_millis(100), async {
+            Timer::after(Duration::from_secs(60)).await;
+            Ok::<(), ()>(())
+        })
+    );
     assert!(hang.as_mut().poll(cx).is_pending());
     driver.advance(Duration::from_millis(100));
-    assert_eq!(hang.as_mut().poll(cx), Poll::Ready(Err(CallError::TimedOut)));
+    assert_eq!(
+        hang.as_mut().poll(cx),
+        Poll::Ready(Err(CallError::TimedOut))
+    );
     assert_eq!(breaker.state(), State::Open);
 
     // The open period runs on embassy time.

@@ -33,7 +33,10 @@ fn a_wrong_expectation_fails_with_step_expected_and_got() {
     let text = r#"[{"name": "wrong", "config": {"trip": {"consecutiveFailures": 1}},
         "steps": [{"at": 0, "do": "call", "outcome": "failure", "expect": {"state": "closed"}}]}]"#;
     let r = run_text(text).unwrap();
-    assert_eq!(r[0].line(), r#"FAIL wrong: step 0: expected state "closed", got "open""#);
+    assert_eq!(
+        r[0].line(),
+        r#"FAIL wrong: step 0: expected state "closed", got "open""#
+    );
 }
 
 #[test]
@@ -43,14 +46,20 @@ fn config_errors_are_compared_by_key() {
     assert_eq!(run_text(ok).unwrap()[0].failure, None);
     let wrong = ok.replace("\"failureRate.window\"", "\"openMs\"");
     let r = run_text(&wrong).unwrap();
-    assert!(r[0].line().starts_with("FAIL e: step 0: expected configError openMs, got configError failureRate.window"));
+    assert!(r[0].line().starts_with(
+        "FAIL e: step 0: expected configError openMs, got configError failureRate.window"
+    ));
 }
 
 #[test]
 fn malformed_cases_fail_with_a_reason() {
-    let r = run_text(r#"[{"name": "m", "config": {}, "steps": [{"at": 0, "do": "jump"}]}]"#).unwrap();
+    let r =
+        run_text(r#"[{"name": "m", "config": {}, "steps": [{"at": 0, "do": "jump"}]}]"#).unwrap();
     assert_eq!(r[0].line(), "FAIL m: step 0: unknown action \"jump\"");
-    let r = run_text(r#"[{"name": "p", "config": {}, "steps": [{"at": 0, "do": "success", "permit": "x"}]}]"#).unwrap();
+    let r = run_text(
+        r#"[{"name": "p", "config": {}, "steps": [{"at": 0, "do": "success", "permit": "x"}]}]"#,
+    )
+    .unwrap();
     assert_eq!(r[0].line(), "FAIL p: step 0: no held permit named \"x\"");
     assert!(run_text("{}").is_err());
 }
