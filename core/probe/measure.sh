@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Flash one halfopen breaker adds to a thumbv7em firmware (opt-level "z", fat
+# LTO): builds the probe without and with the `breaker` feature and prints
+# the `.text` sizes and their difference. Also checks that the firmware links
+# no portable-atomic fallback lock (a spinlock an interrupt could deadlock on).
+#
+# Needs: rustup target thumbv7em-none-eabihf; arm-none-eabi-size and
+# arm-none-eabi-nm (Debian binutils-arm-none-eabi), or llvm-size/llvm-nm.
+# Budget (DESIGN.md): at most 2 KiB of .text added.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+target=thumbv7em-none-eabihf
+target_dir=${CARGO_TARGET_DIR:-target}
+out="$target_dir/probe-out"
+mkdir -p "$out"
+
+if command -v arm-none-eabi-size >/dev/null; then size=arm-none-eabi-size; else size=llvm-size; fi
+if command -v arm-none-eabi-nm >/dev/null; then nm=arm-none-eabi-nm; else nm=llvm-nm; fi
+
+build() { # $1: name, rest: cargo flags
+    local name=$1; shift
+    cargo build --quiet --release --target "$target" --target-dir "$target_dir" "$@"
+    cp "$target_dir/$target/release/halfopen-size-probe" "$out/$name.elf"
+}
+text_of() { "$size" -A "$1" | awk '$1 == ".text" { print $2 }'; }
+
+build without
+build with --features breaker
+
+without=$(text_of "$out/without.elf")
+with=$(text_of "$out/with.elf")
+delta=$((with - without))
+budget=2048
+
+printf '%-28s %6s bytes\n' ".text without breaker" "$without" ".text with breaker" "$with"
+printf '%-28s %6s bytes (budget %s)\n' ".text added by the breaker" "$delta" "$budget"
+echo "--- $size (Berkeley) ---"
+"$size" "$out/without.elf" "$out/with.elf"
+echo "--- breaker symbols kept out of line (largest first) ---"
+"$nm" -C --size-sort -r "$out/with.elf" | grep -i -E 'halfopen|breaker' || echo "(none: all inlined into main)"
+
+status=0
+if "$nm" "$out/with.elf" | grep -q 'imp..fallback..lock\|fallback.*lock'; then
+    echo "FAIL: portable-atomic fallback lock linked into the firmware"
+    status=1
+else
+    echo "ok: no imp::fallback::lock symbol in the firmware"
+fi
+if [ "$delta" -gt "$budget" ]; then
+    echo "FAIL: the breaker adds $delta bytes of .text, over the $budget-byte budget"
+    status=1
+else
+    echo "ok: the breaker adds $delta bytes of .text (budget $budget)"
+fi
+exit $status
