@@ -10,7 +10,7 @@
 // formatted). Anything it does not recognise stops the build, so an upgrade of
 // wasm-bindgen that changes the glue's shape fails loudly instead of shipping
 // a broken CommonJS build. No bundler is needed for that.
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
@@ -69,13 +69,13 @@ function esmToCjs(source, file, exportsOf) {
             exported.push([m[2], m[2]]);
         } else if ((m = line.match(/^export \{([^}]*)\};?\s*$/))) {
             exported.push(...parseSpecifiers(m[1]));
-        } else if ((m = line.match(/^export \* from '([^']+)';?\s*$/))) {
-            reexports.push(m[1]);
-        } else if ((m = line.match(/^import \{([^}]*)\} from '([^']+)';?\s*$/))) {
+        } else if ((m = line.match(/^export \* from (['"])([^'"]+)\1;?\s*$/))) {
+            reexports.push(m[2]);
+        } else if ((m = line.match(/^import \{([^}]*)\} from (['"])([^'"]+)\2;?\s*$/))) {
             const binds = parseSpecifiers(m[1]).map(([imp, local]) => (imp === local ? imp : `${imp}: ${local}`));
-            out.push(`const { ${binds.join(', ')} } = require('${cjsPath(m[2])}');`);
-        } else if ((m = line.match(new RegExp(`^import \\* as (${IDENT}) from '([^']+)';?\\s*$`)))) {
-            out.push(`const ${m[1]} = require('${cjsPath(m[2])}');`);
+            out.push(`const { ${binds.join(', ')} } = require('${cjsPath(m[3])}');`);
+        } else if ((m = line.match(new RegExp(`^import \\* as (${IDENT}) from (['"])([^'"]+)\\2;?\\s*$`)))) {
+            out.push(`const ${m[1]} = require('${cjsPath(m[3])}');`);
         } else {
             throw new Error(`${file}: unsupported top-level statement for the CommonJS build:\n  ${line}`);
         }
@@ -101,6 +101,10 @@ function convert(srcPath, esmName) {
     // wasm-bindgen's pointer to its own .d.ts, which is not shipped: the
     // package's types are the hand-written index.d.ts.
     source = source.replace(/^\/\* @ts-self-types="[^"]*" \*\/\n/, '');
+    // The glue's import statements load js/hooks.js from a hashed snippets/
+    // folder; the package has it beside the glue. (The wasm module's own
+    // import name for it, a key of the imports object, stays as it is.)
+    source = source.replaceAll(/^(import .*)\.\/snippets\/[\w.-]+\/js\/hooks\.js/gm, '$1./hooks.js');
     writeFileSync(join(distDir, esmName), source);
     const { text, names } = esmToCjs(source, esmName, (spec) => namesByFile.get(spec.slice(2)));
     writeFileSync(join(distDir, esmName.replace(/\.js$/, '.cjs')), text);
@@ -108,7 +112,15 @@ function convert(srcPath, esmName) {
     return names;
 }
 
+const snippets = readdirSync(join(bindgenDir, 'snippets'), { recursive: true }).filter((f) => f.endsWith('.js'));
+if (snippets.length !== 1 || !snippets[0].endsWith(join('js', 'hooks.js'))) {
+    throw new Error(`expected one wasm-bindgen snippet, js/hooks.js; found: ${snippets.join(', ')}`);
+}
+convert(join(jsDir, 'hooks.js'), 'hooks.js');
 convert(join(bindgenDir, 'halfopen.js'), 'halfopen.js');
+if (/^import .*\bsnippets\//m.test(readFileSync(join(distDir, 'halfopen.js'), 'utf8'))) {
+    throw new Error('the glue still imports from snippets/');
+}
 const publicNames = convert(join(jsDir, 'breaker.js'), 'breaker.js');
 
 for (const f of ['node.cjs', 'workerd.js', 'browser.js']) {
