@@ -32,7 +32,9 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     println!("cargo::rerun-if-changed=build.rs");
     board(&out);
-    vectors(&out);
+    if env::var_os("CARGO_FEATURE_VECTORS").is_some() {
+        vectors(&out);
+    }
 }
 
 fn board(out: &Path) {

@@ -3,17 +3,23 @@
 #
 #   ./run.sh [thumbv7em|thumbv6m|all]     (default: all)
 #
-# For each target: build, check that the thumbv7em image contains no
-# portable-atomic fallback lock (a spinlock that an interrupt could deadlock
-# on), run it in QEMU under a wall-clock timeout, print the decoded defmt
-# log, and require both a semihosting exit code of 0 and the final log line
-# "firmware: all checks passed". Prints a PASS/FAIL summary; exits non-zero
-# on any failure. Extra cargo arguments can be passed in CARGO_ARGS.
+# For each target:
+#   1. build the firmware and the two size probes (src/bin/);
+#   2. thumbv7em only, the lock check: no portable-atomic fallback lock (a
+#      spinlock that does not mask interrupts, so an interrupt could deadlock
+#      on it) may be in the image. The `fallback` feature of portable-atomic
+#      must be off, and `arm-none-eabi-nm` must find no `imp::fallback`
+#      symbol. A negative control first builds the firmware with a planted
+#      AtomicU64 (feature atomic64-canary) and requires nm to find it;
+#   3. run each image in QEMU under a wall-clock timeout, print the decoded
+#      defmt log, and require a semihosting exit code of 0 and the final log
+#      line "firmware: all checks passed".
+# Prints a PASS/FAIL summary; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")"
 
 EXPECTED_LAST='firmware: all checks passed'
-BIN=halfopen-firmware
+IMAGES=(halfopen-firmware probe_bare probe_breaker)
 
 case "${1:-all}" in
   thumbv7em) targets=(thumbv7em-none-eabihf) ;;
@@ -31,42 +37,61 @@ done
 
 mkdir -p target/run-logs
 summary=()
-failed=0
+record() { summary+=("$1"); echo "--- $1"; }
+
+fallback_symbols() { arm-none-eabi-nm -C "$1" | grep -E 'imp::fallback|fallback4lock'; }
+
+lock_check() {
+  local t=$1 elf=target/$1/release/halfopen-firmware
+  echo "=== $t: lock check"
+  # Negative control: the check must see a fallback lock that is there.
+  if cargo build --release --target "$t" --features atomic64-canary --bin halfopen-firmware \
+      && fallback_symbols "$elf" >/dev/null; then
+    echo "negative control: nm finds the planted AtomicU64's fallback lock"
+  else
+    record "FAIL $t: lock check negative control (planted fallback lock not found)"; return 1
+  fi
+  cargo build --release --target "$t" --bin halfopen-firmware || { record "FAIL $t: build"; return 1; }
+  if cargo tree --target "$t" -e features -i portable-atomic 2>/dev/null \
+      | grep -q 'portable-atomic feature "fallback"'; then
+    record "FAIL $t: portable-atomic's fallback feature is enabled"; return 1
+  fi
+  if fallback_symbols "$elf"; then
+    record "FAIL $t: portable-atomic fallback lock linked into the image"; return 1
+  fi
+  record "PASS $t: no portable-atomic fallback lock (feature off, no symbol)"
+}
 
 for t in "${targets[@]}"; do
-  echo "=== $t: build"
-  # shellcheck disable=SC2086
-  if ! cargo build --release --target "$t" ${CARGO_ARGS:-}; then
-    summary+=("FAIL $t: build"); failed=1; continue
-  fi
-  elf=target/$t/release/$BIN
-
   if [ "$t" = thumbv7em-none-eabihf ]; then
-    if arm-none-eabi-nm -C "$elf" | grep -E 'imp::fallback|fallback4lock'; then
-      echo "run.sh: portable-atomic fallback lock linked into the thumbv7em image" >&2
-      summary+=("FAIL $t: portable-atomic fallback lock present"); failed=1; continue
+    lock_check "$t" || true
+  fi
+  echo "=== $t: build"
+  if ! cargo build --release --target "$t" --bins; then
+    record "FAIL $t: build"; continue
+  fi
+  for img in "${IMAGES[@]}"; do
+    elf=target/$t/release/$img
+    echo "=== $t: $img in QEMU"
+    arm-none-eabi-size "$elf" 2>/dev/null | tail -n 1 || true
+    log=target/run-logs/$t-$img.log
+    ./qemu-run.sh "$elf" | tee "$log"
+    rc=${PIPESTATUS[0]}
+    last=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1)
+    if [ "$rc" != 0 ]; then
+      record "FAIL $t $img: exit code $rc"
+    elif [[ "$last" != *"$EXPECTED_LAST" ]]; then
+      record "FAIL $t $img: last log line is not '$EXPECTED_LAST'"
+    else
+      record "PASS $t $img"
     fi
-    echo "no portable-atomic fallback lock in the image (lock-free path)"
-  fi
-  arm-none-eabi-size "$elf" 2>/dev/null || true
-
-  echo "=== $t: run in QEMU"
-  log=target/run-logs/$t.log
-  ./qemu-run.sh "$elf" | tee "$log"
-  rc=${PIPESTATUS[0]}
-  last=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1)
-  if [ "$rc" != 0 ]; then
-    summary+=("FAIL $t: exit code $rc"); failed=1
-  elif [[ "$last" != *"$EXPECTED_LAST" ]]; then
-    summary+=("FAIL $t: last log line is not '$EXPECTED_LAST'"); failed=1
-  else
-    summary+=("PASS $t")
-  fi
+  done
 done
 
 echo "=== firmware summary"
 printf '%s\n' "${summary[@]}"
 passed=0
 for s in "${summary[@]}"; do [[ $s == PASS* ]] && passed=$((passed + 1)); done
-echo "firmware: $passed passed, $((${#summary[@]} - passed)) failed"
-exit "$failed"
+failed=$((${#summary[@]} - passed))
+echo "firmware: $passed passed, $failed failed"
+[ "$failed" = 0 ]

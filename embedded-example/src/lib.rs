@@ -1,8 +1,9 @@
 //! Runtime pieces shared by the firmware binaries: the board description,
-//! the `wfi` executor, the SysTick embassy-time driver, a tiny async
-//! channel, and the exit/panic/HardFault paths. Linking this crate also
-//! links the defmt logger (semihosting) and the critical-section
-//! implementation (cortex-m's single-core one).
+//! the `wfi` executor, the SysTick embassy-time driver, the firmware clock
+//! (continuous across a warm reset), a tiny async channel, and the
+//! exit/panic/HardFault paths. Linking this crate also links the defmt
+//! logger (semihosting) and the critical-section implementation (cortex-m's
+//! single-core one).
 
 #![no_std]
 
@@ -11,10 +12,12 @@ pub mod channel;
 pub mod executor;
 pub mod exit;
 pub mod time_driver;
+pub mod uptime;
 
 // The critical-section implementation (cortex-m's single-core one) is only
 // linked if the crate is referenced.
 use cortex_m as _;
 use defmt_semihosting as _;
 
-defmt::timestamp!("{=u64:ms}", embassy_time::Instant::now().as_millis());
+// Log timestamps are the firmware clock: continuous across a warm reset.
+defmt::timestamp!("{=u64:ms}", uptime::now_ms());
