@@ -13,7 +13,10 @@
 #      AtomicU64 (feature atomic64-canary) and requires nm to find it;
 #   3. run each image in QEMU under a wall-clock timeout, print the decoded
 #      defmt log, and require a semihosting exit code of 0 and the final log
-#      line "firmware: all checks passed".
+#      line "firmware: all checks passed";
+#   4. thumbv7em only, the vector runner's self-check: the firmware built
+#      over selftest-vectors/ (deliberate mistakes) must print exactly the
+#      lines of selftest-vectors/expected.txt and exit non-zero.
 # Prints a PASS/FAIL summary; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -62,6 +65,27 @@ lock_check() {
   record "PASS $t: no portable-atomic fallback lock (feature off, no symbol)"
 }
 
+runner_selfcheck() {
+  local t=$1 elf=target/selftest/$1/release/halfopen-firmware
+  local log=target/run-logs/$1-selftest.log
+  echo "=== $t: vector runner self-check (selftest-vectors/)"
+  # Its own target dir: the vector table differs, the real build stays cached.
+  if ! HALFOPEN_VECTORS_DIR=selftest-vectors CARGO_TARGET_DIR=target/selftest \
+      cargo build --release --target "$t" --bin halfopen-firmware; then
+    record "FAIL $t: runner self-check build"; return 1
+  fi
+  ./qemu-run.sh "$elf" > "$log"
+  local rc=$?
+  local got
+  got=$(sed -E 's/^[0-9.]+ +[A-Z]+ +//' "$log" | grep -E '^(FAIL |vectors: [0-9]+ passed)')
+  if [ "$rc" = 0 ] || [ "$got" != "$(cat selftest-vectors/expected.txt)" ]; then
+    echo "exit code $rc; got:"; echo "$got"
+    record "FAIL $t: vector runner self-check"; return 1
+  fi
+  echo "$got"
+  record "PASS $t: vector runner catches the planted mistakes (exit $rc)"
+}
+
 for t in "${targets[@]}"; do
   if [ "$t" = thumbv7em-none-eabihf ]; then
     lock_check "$t" || true
@@ -86,6 +110,9 @@ for t in "${targets[@]}"; do
       record "PASS $t $img"
     fi
   done
+  if [ "$t" = thumbv7em-none-eabihf ]; then
+    runner_selfcheck "$t" || true
+  fi
 done
 
 echo "=== firmware summary"

@@ -12,7 +12,10 @@
 
 use core::cell::Cell;
 
-use halfopen::{AnyPolicy, Breaker, Clock, Config, Counters, Outcome, PermitToken, RejectReason, State};
+use halfopen::{
+    AnyPolicy, Breaker, Clock, Config, ConfigError, ConfigErrorKind, Counters, Outcome, PermitToken,
+    RejectReason, State,
+};
 
 // The generated table uses whichever variants the vector files need.
 #[allow(dead_code)]
@@ -36,6 +39,7 @@ pub enum Op {
     Malformed(&'static str),
 }
 
+#[allow(dead_code)] // as for `Op`
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
     Successes,
@@ -67,6 +71,7 @@ impl Metric {
     }
 }
 
+#[allow(dead_code)] // as for `Op`
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum MetricValue {
     Num(u64),
@@ -127,8 +132,8 @@ include!(concat!(env!("OUT_DIR"), "/vectors.rs"));
 enum Failure {
     Malformed(&'static str),
     UnknownKey(&'static str),
-    ConfigError { want: &'static str, got: &'static str },
-    UnexpectedConfigError { got: &'static str },
+    ConfigError { want: &'static str, got: ConfigError },
+    UnexpectedConfigError { got: ConfigError },
     ValidConfig { want: &'static str },
     Step { i: usize, what: Mismatch },
 }
@@ -147,12 +152,18 @@ impl defmt::Format for Failure {
     fn format(&self, f: defmt::Formatter) {
         match self {
             Failure::Malformed(why) => defmt::write!(f, "{=str}", why),
-            Failure::UnknownKey(key) => defmt::write!(f, "unknown config key {=str}", key),
-            Failure::ConfigError { want, got } => {
-                defmt::write!(f, "step 0: expected configError {=str}, got configError {=str}", want, got)
+            Failure::UnknownKey(key) => {
+                defmt::write!(f, "unknown config key {=str} (unknown configuration key)", key)
             }
+            Failure::ConfigError { want, got } => defmt::write!(
+                f,
+                "step 0: expected configError {=str}, got configError {=str} ({})",
+                want,
+                got.key(),
+                Sentence(*got)
+            ),
             Failure::UnexpectedConfigError { got } => {
-                defmt::write!(f, "step 0: expected a valid config, got configError {=str}", got)
+                defmt::write!(f, "step 0: expected a valid config, got configError {}", Sentence(*got))
             }
             Failure::ValidConfig { want } => {
                 defmt::write!(f, "step 0: expected configError {=str}, got a valid config", want)
@@ -192,6 +203,38 @@ impl defmt::Format for Failure {
                     ),
                 }
             }
+        }
+    }
+}
+
+/// A configuration error as the core's `Display` words it.
+struct Sentence(ConfigError);
+
+impl defmt::Format for Sentence {
+    fn format(&self, f: defmt::Formatter) {
+        let e = &self.0;
+        match e.kind() {
+            ConfigErrorKind::OutOfRange { min, max } => defmt::write!(
+                f,
+                "{=str} = {=i64} is out of range {=i64}..={=i64}",
+                e.key(),
+                e.value(),
+                min,
+                max
+            ),
+            ConfigErrorKind::NotMultiple { of, divisor } => defmt::write!(
+                f,
+                "{=str} = {=i64} is not a multiple of {=str} ({=i64})",
+                e.key(),
+                e.value(),
+                of,
+                divisor
+            ),
+            ConfigErrorKind::Missing => defmt::write!(f, "{=str} is missing", e.key()),
+            ConfigErrorKind::Conflict => {
+                defmt::write!(f, "trip: more than one trip policy was given; choose one")
+            }
+            _ => defmt::write!(f, "unknown configuration key"),
         }
     }
 }
@@ -244,8 +287,8 @@ fn run_case(case: &Case) -> Result<(), Failure> {
     }
     let config = match (builder.build(), case.config_error) {
         (Err(e), Some(want)) if want == e.key() => return Ok(()),
-        (Err(e), Some(want)) => return Err(Failure::ConfigError { want, got: e.key() }),
-        (Err(e), None) => return Err(Failure::UnexpectedConfigError { got: e.key() }),
+        (Err(e), Some(want)) => return Err(Failure::ConfigError { want, got: e }),
+        (Err(e), None) => return Err(Failure::UnexpectedConfigError { got: e }),
         (Ok(_), Some(want)) => return Err(Failure::ValidConfig { want }),
         (Ok(c), None) => c,
     };
