@@ -376,6 +376,8 @@ fn check<T: PartialEq + defmt::Format>(what: &str, got: T, want: T) -> bool {
 
 fn finish(ok: bool) -> ! {
     persist::clear();
+    let (used, size) = halfopen_firmware::stack::usage();
+    defmt::info!("firmware: stack high-water {=usize} of {=usize} bytes", used, size);
     if ok {
         defmt::info!("firmware: all checks passed");
         exit::exit(exit::EXIT_OK)

@@ -411,10 +411,7 @@ fn check(
         }
     }
     if let Some(want) = e.reject {
-        let got = match acquired.ok_or(Mismatch::NotAcquire("reject"))? {
-            Ok(()) => None,
-            Err(r) => Some(r),
-        };
+        let got = acquired.ok_or(Mismatch::NotAcquire("reject"))?.err();
         if got != Some(want) {
             return Err(Mismatch::Reject { want, got });
         }
