@@ -336,11 +336,49 @@ fn peer_benches(c: &mut Criterion) {
     g.finish();
 }
 
+/// Prints `size_of` of a breaker per policy and clock (not a benchmark).
+fn sizes(_: &mut Criterion) {
+    use core::mem::size_of;
+    use halfopen::AnyPolicy;
+    type Mock = &'static MockClock;
+    println!("size_of (bytes) on {}:", std::env::consts::ARCH);
+    let rows: [(&str, usize, usize); 5] = [
+        (
+            "ConsecutiveFailures",
+            size_of::<Breaker<'static, StdClock, ConsecutiveFailures>>(),
+            size_of::<Breaker<'static, Mock, ConsecutiveFailures>>(),
+        ),
+        (
+            "ConsecutiveFailures + Counters",
+            size_of::<Breaker<'static, StdClock, ConsecutiveFailures, Counters>>(),
+            size_of::<Breaker<'static, Mock, ConsecutiveFailures, Counters>>(),
+        ),
+        (
+            "FailureRate",
+            size_of::<Breaker<'static, StdClock, FailureRate>>(),
+            size_of::<Breaker<'static, Mock, FailureRate>>(),
+        ),
+        (
+            "TimeWindow",
+            size_of::<Breaker<'static, StdClock, TimeWindow>>(),
+            size_of::<Breaker<'static, Mock, TimeWindow>>(),
+        ),
+        (
+            "AnyPolicy",
+            size_of::<Breaker<'static, StdClock, AnyPolicy>>(),
+            size_of::<Breaker<'static, Mock, AnyPolicy>>(),
+        ),
+    ];
+    for (policy, zst_clock, mock_ref) in rows {
+        println!("  {policy:<32} StdClock {zst_clock:>4}   &MockClock {mock_ref:>4}");
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(2));
-    targets = references, halfopen_benches, peer_benches
+    targets = sizes, references, halfopen_benches, peer_benches
 }
 criterion_main!(benches);

@@ -47,6 +47,12 @@ if "$nm" "$out/with.elf" | grep -q 'imp..fallback..lock\|fallback.*lock'; then
 else
     echo "ok: no imp::fallback::lock symbol in the firmware"
 fi
+build sizes --features sizes
+echo "--- size_of on $target (bytes): breaker per policy, clock ---"
+"$nm" -S "$out/sizes.elf" | while read -r _ hex _ name; do
+    case $name in SIZE_OF_*) printf '  %-36s %4d\n' "${name#SIZE_OF_}" "$((16#$hex))" ;; esac
+done | sort
+
 if [ "$delta" -gt "$budget" ]; then
     echo "FAIL: the breaker adds $delta bytes of .text, over the $budget-byte budget"
     status=1

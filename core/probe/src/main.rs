@@ -39,26 +39,81 @@ fn operation(input: u32) -> bool {
     input & 1 == 0
 }
 
+/// The SysTick counter as a breaker clock (a firmware would widen it to 64
+/// bits across wraps; 32 bits of milliseconds is 49 days). Zero-sized.
+#[cfg(any(feature = "breaker", feature = "sizes"))]
+pub struct Ticks;
+
+#[cfg(any(feature = "breaker", feature = "sizes"))]
+impl halfopen::Clock for Ticks {
+    fn now_ms(&self) -> u64 {
+        TICKS.load(Relaxed) as u64
+    }
+}
+
 #[cfg(feature = "breaker")]
 mod guarded {
-    use halfopen::{config, Breaker, Clock, Config};
+    use halfopen::{config, Breaker, Config};
 
-    /// The SysTick counter as a breaker clock (a firmware would widen it to
-    /// 64 bits across wraps; 32 bits of milliseconds is 49 days).
-    pub struct Ticks;
-
-    impl Clock for Ticks {
-        fn now_ms(&self) -> u64 {
-            super::TICKS.load(core::sync::atomic::Ordering::Relaxed) as u64
-        }
-    }
+    use super::Ticks;
 
     static UPLINK: Config = config!(Config::consecutive_failures(3).open_ms(1_000));
     pub static BREAKER: Breaker<'static, Ticks> = Breaker::new(&UPLINK, Ticks);
+
+    // The DESIGN.md budget, checked by the compiler on this target.
+    const _: () = assert!(
+        core::mem::size_of::<Breaker<'static, Ticks>>() <= 16,
+        "a consecutive-failure breaker is over 16 bytes on thumbv7em"
+    );
+}
+
+/// `size_of` per policy and clock, as symbol sizes (`nm -S`): the build with
+/// feature `sizes` keeps them, measure.sh prints them.
+#[cfg(feature = "sizes")]
+mod sizes {
+    use core::mem::size_of;
+
+    use halfopen::{
+        AnyPolicy, Breaker, ConsecutiveFailures, Counters, FailureRate, MockClock, TimeWindow,
+    };
+
+    use super::Ticks;
+
+    type Mock = &'static MockClock;
+
+    macro_rules! size_symbols {
+        ($($name:ident: $t:ty;)*) => {
+            $(
+                #[no_mangle]
+                #[used]
+                pub static $name: [u8; size_of::<$t>()] = [0; size_of::<$t>()];
+            )*
+            /// Keeps every symbol through LTO and section GC.
+            pub fn keep() {
+                $( core::hint::black_box(&$name); )*
+            }
+        };
+    }
+
+    size_symbols! {
+        SIZE_OF_CONSECUTIVE_ZST_CLOCK: Breaker<'static, Ticks, ConsecutiveFailures>;
+        SIZE_OF_CONSECUTIVE_MOCK_REF: Breaker<'static, Mock, ConsecutiveFailures>;
+        SIZE_OF_CONSECUTIVE_COUNTERS_ZST_CLOCK: Breaker<'static, Ticks, ConsecutiveFailures, Counters>;
+        SIZE_OF_CONSECUTIVE_COUNTERS_MOCK_REF: Breaker<'static, Mock, ConsecutiveFailures, Counters>;
+        SIZE_OF_FAILURE_RATE_ZST_CLOCK: Breaker<'static, Ticks, FailureRate>;
+        SIZE_OF_FAILURE_RATE_MOCK_REF: Breaker<'static, Mock, FailureRate>;
+        SIZE_OF_TIME_WINDOW_ZST_CLOCK: Breaker<'static, Ticks, TimeWindow>;
+        SIZE_OF_TIME_WINDOW_MOCK_REF: Breaker<'static, Mock, TimeWindow>;
+        SIZE_OF_ANY_POLICY_ZST_CLOCK: Breaker<'static, Ticks, AnyPolicy>;
+        SIZE_OF_ANY_POLICY_MOCK_REF: Breaker<'static, Mock, AnyPolicy>;
+    }
 }
 
 #[entry]
 fn main() -> ! {
+    #[cfg(feature = "sizes")]
+    sizes::keep();
+
     loop {
         // SAFETY: SYST_CVR is the always-mapped SysTick current value
         // register of every Cortex-M; reading it has no side effect.
