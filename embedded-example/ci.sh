@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI entry for the firmware: installs what it needs if missing (idempotent,
 # for a fresh Debian machine as root), then builds and runs both targets in
-# QEMU through ./run.sh all. Prints a PASS/FAIL summary, exits non-zero on
-# any failure. On a warm machine this takes seconds.
+# QEMU through ./run.sh all and prints the sizes (./sizes.sh). Prints a
+# PASS/FAIL summary, exits non-zero on any failure. On a warm machine this
+# takes seconds.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -35,8 +36,7 @@ if ! command -v defmt-print >/dev/null; then
   cargo install defmt-print || fail "cargo install defmt-print"
 fi
 
-if ./run.sh all; then
-  echo "embedded-example ci: PASS (thumbv7em on mps2-an386, thumbv6m on microbit)"
-else
-  fail "see the firmware summary above"
-fi
+./run.sh all || fail "see the firmware summary above"
+# Flash and RAM per target, and the breaker's cost against its budget.
+./sizes.sh || fail "sizes.sh"
+echo "embedded-example ci: PASS (thumbv7em on mps2-an386, thumbv6m on microbit)"

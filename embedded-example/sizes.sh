@@ -60,4 +60,12 @@ for target in "${targets[@]}"; do
   read -r t1 r1 d1 b1 u1 v1 <<<"$bare"
   read -r t2 r2 d2 b2 u2 v2 <<<"$brk"
   row "**breaker adds**" "$((t2 - t1)) $((r2 - r1)) $((d2 - d1)) $((b2 - b1)) $((u2 - u1)) $((v2 - v1))"
+  [ "$target" = thumbv7em-none-eabihf ] && budget_text=$((t2 - t1))
 done
+
+# DESIGN.md budget: flash added to thumbv7em firmware at opt-level "z" <= 2 KiB .text.
+if [ -n "${budget_text:-}" ]; then
+  if [ "$budget_text" -le 2048 ]; then verdict=met; else verdict=MISSED; fi
+  echo
+  echo "budget: the breaker adds $budget_text bytes of .text on thumbv7em (budget 2048): $verdict"
+fi
