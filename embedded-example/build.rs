@@ -122,7 +122,7 @@ fn vectors(out: &Path) {
 }
 
 fn bad_file(file: &str, why: &str) -> String {
-    format!("Case {{ name: {file:?}, malformed: Some({why:?}), config: &[], config_error: None, steps: &[] }}")
+    format!("Case {{ name: {file:?}, malformed: Some({why:?}), config: &[], config_error: None, stop: None, steps: &[] }}")
 }
 
 struct CaseCode {
@@ -171,18 +171,21 @@ fn case_code(index: usize, case: &Value) -> CaseCode {
 
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
     let mut steps = Vec::new();
+    // A step the host runner would stop at: the device runs the steps before
+    // it, then fails the case with the same message.
+    let mut stop: Option<String> = None;
     for (si, step) in list.iter().enumerate() {
         let fail = |what: String| format!("step {si}: {what}");
         let Some(s) = step.as_object() else {
-            steps.push(malformed_step(fail("step is not an object".into())));
+            stop = Some(fail("step is not an object".into()));
             break;
         };
         let Some(at) = s.get("at").and_then(Value::as_u64) else {
-            steps.push(malformed_step(fail("step has no non-negative integer `at`".into())));
+            stop = Some(fail("step has no non-negative integer `at`".into()));
             break;
         };
         let Some(action) = s.get("do").and_then(Value::as_str) else {
-            steps.push(malformed_step(fail("step has no `do`".into())));
+            stop = Some(fail("step has no `do`".into()));
             break;
         };
         let permit = s.get("permit").and_then(Value::as_str);
@@ -199,7 +202,7 @@ fn case_code(index: usize, case: &Value) -> CaseCode {
             }
             "success" | "failure" | "ignore" | "drop" => {
                 let Some(n) = permit else {
-                    steps.push(malformed_step(fail(format!("`{action}` needs a permit"))));
+                    stop = Some(fail(format!("`{action}` needs a permit")));
                     break;
                 };
                 let next = names.len();
@@ -218,7 +221,7 @@ fn case_code(index: usize, case: &Value) -> CaseCode {
                     "ignore" => "CallIgnore",
                     "drop" => "CallDrop",
                     other => {
-                        steps.push(malformed_step(fail(format!("unknown outcome {other:?}"))));
+                        stop = Some(fail(format!("unknown outcome {other:?}")));
                         break;
                     }
                 }
@@ -227,7 +230,7 @@ fn case_code(index: usize, case: &Value) -> CaseCode {
             "isolate" => "Isolate",
             "reset" => "Reset",
             other => {
-                steps.push(malformed_step(fail(format!("unknown action {other:?}"))));
+                stop = Some(fail(format!("unknown action {other:?}")));
                 break;
             }
         };
@@ -238,7 +241,7 @@ fn case_code(index: usize, case: &Value) -> CaseCode {
                 Some(_) => 0,
                 None if action != "call" => 0,
                 None => {
-                    steps.push(malformed_step(fail("durationMs is not a non-negative integer".into())));
+                    stop = Some(fail("durationMs is not a non-negative integer".into()));
                     break;
                 }
             },
@@ -248,7 +251,7 @@ fn case_code(index: usize, case: &Value) -> CaseCode {
         let expect = match expect_code(si, expect) {
             Ok(e) => e,
             Err(e) => {
-                steps.push(malformed_step(e));
+                stop = Some(e);
                 break;
             }
         };
@@ -263,22 +266,20 @@ fn case_code(index: usize, case: &Value) -> CaseCode {
         Some(why) => format!("Some({why:?})"),
         None => "None".into(),
     };
+    let stop = match &stop {
+        Some(why) => format!("Some({why:?})"),
+        None => "None".into(),
+    };
     let config_src: Vec<String> = config.iter().map(|(k, v)| format!("({k:?}, {v})")).collect();
     CaseCode {
         code: format!(
-            "Case {{ name: {name:?}, malformed: {malformed}, config: &[{}], config_error: {config_error}, steps: &[\n  {}\n] }}",
+            "Case {{ name: {name:?}, malformed: {malformed}, config: &[{}], config_error: {config_error}, stop: {stop}, steps: &[\n  {}\n] }}",
             config_src.join(", "),
             steps.join(",\n  ")
         ),
         names: names.len().clamp(1, MAX_NAMES),
         steps: steps.len(),
     }
-}
-
-/// A step the host runner would stop at with `why`: the device fails the
-/// case there too, after running the steps before it.
-fn malformed_step(why: String) -> String {
-    format!("Step {{ at: 0, op: Op::Malformed({why:?}), slot: 0, duration_ms: 0, expect: Expect::NONE }}")
 }
 
 /// `config` as `(path, value)` pairs, as BEHAVIOR.md names them.

@@ -19,6 +19,7 @@ use halfopen::{
 
 // The generated table uses whichever variants the vector files need.
 #[allow(dead_code)]
+#[derive(Clone, Copy)]
 pub enum Op {
     /// Acquire a permit and hold it without a name.
     Acquire,
@@ -35,8 +36,6 @@ pub enum Op {
     State,
     Isolate,
     Reset,
-    /// The host runner stops here with this message.
-    Malformed(&'static str),
 }
 
 #[allow(dead_code)] // as for `Op`
@@ -109,7 +108,7 @@ pub struct Step {
     pub at: u64,
     pub op: Op,
     /// Permit name slot, for `AcquireNamed` and the outcome ops.
-    pub slot: usize,
+    pub slot: u8,
     /// For the `Call*` ops.
     pub duration_ms: u64,
     pub expect: Expect,
@@ -123,6 +122,9 @@ pub struct Case {
     pub config: &'static [(&'static str, i64)],
     /// `configError` of the first step.
     pub config_error: Option<&'static str>,
+    /// The host runner stops after `steps` with this message (a malformed
+    /// step follows them).
+    pub stop: Option<&'static str>,
     pub steps: &'static [Step],
 }
 
@@ -296,22 +298,11 @@ fn run_case(case: &Case) -> Result<(), Failure> {
     let breaker: Subject<'_> = Breaker::with_observer(&config, &clock, Counters::new());
     let mut named = [Held::EMPTY; MAX_NAMES];
     for (i, step) in case.steps.iter().enumerate() {
-        run_step(step, &clock, &breaker, &mut named).map_err(|what| match what {
-            StepError::Malformed(why) => Failure::Malformed(why),
-            StepError::Mismatch(what) => Failure::Step { i, what },
-        })?;
+        run_step(step, &clock, &breaker, &mut named).map_err(|what| Failure::Step { i, what })?;
     }
-    Ok(())
-}
-
-enum StepError {
-    Malformed(&'static str),
-    Mismatch(Mismatch),
-}
-
-impl From<Mismatch> for StepError {
-    fn from(m: Mismatch) -> Self {
-        StepError::Mismatch(m)
+    match case.stop {
+        Some(why) => Err(Failure::Malformed(why)),
+        None => Ok(()),
     }
 }
 
@@ -320,7 +311,7 @@ fn run_step(
     clock: &StepClock,
     breaker: &Subject<'_>,
     named: &mut [Held; MAX_NAMES],
-) -> Result<(), StepError> {
+) -> Result<(), Mismatch> {
     clock.0.set(step.at);
     let mut last = step.at;
     let mut acquired: Option<Result<(), RejectReason>> = None;
@@ -337,7 +328,6 @@ fn run_step(
         }
     };
     match step.op {
-        Op::Malformed(why) => return Err(StepError::Malformed(why)),
         // A held anonymous permit is never recorded: letting the token go
         // (it is plain data) is the same as holding it.
         Op::Acquire => {
@@ -348,11 +338,11 @@ fn run_step(
             let r = breaker.try_acquire_token();
             acquired = Some(r.as_ref().map(|_| ()).map_err(|e| e.reason()));
             if let Ok(token) = r {
-                named[step.slot] = Held::from(token);
+                named[usize::from(step.slot)] = Held::from(token);
             }
         }
         Op::Success | Op::Failure | Op::Ignore | Op::Drop => {
-            let token = named[step.slot].take().ok_or(Mismatch::NoPermit)?;
+            let token = named[usize::from(step.slot)].take().ok_or(Mismatch::NoPermit)?;
             match step.op {
                 Op::Success => breaker.record_token(token, Outcome::Success),
                 Op::Failure => breaker.record_token(token, Outcome::Failure),
@@ -368,8 +358,7 @@ fn run_step(
         Op::Isolate => breaker.isolate(),
         Op::Reset => breaker.reset(),
     }
-    check(&step.expect, breaker, acquired, last)?;
-    Ok(())
+    check(&step.expect, breaker, acquired, last)
 }
 
 /// The checks, in the order the host runner meets the keys (alphabetical).
