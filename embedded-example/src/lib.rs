@@ -11,6 +11,7 @@ pub mod board;
 pub mod channel;
 pub mod executor;
 pub mod exit;
+#[cfg(feature = "stack-report")]
 pub mod stack;
 pub mod time_driver;
 pub mod uptime;

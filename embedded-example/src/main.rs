@@ -376,8 +376,11 @@ fn check<T: PartialEq + defmt::Format>(what: &str, got: T, want: T) -> bool {
 
 fn finish(ok: bool) -> ! {
     persist::clear();
-    let (used, size) = halfopen_firmware::stack::usage();
-    defmt::info!("firmware: stack high-water {=usize} of {=usize} bytes", used, size);
+    #[cfg(feature = "stack-report")]
+    {
+        let (used, size) = halfopen_firmware::stack::usage();
+        defmt::info!("firmware: stack high-water {=usize} of {=usize} bytes", used, size);
+    }
     if ok {
         defmt::info!("firmware: all checks passed");
         exit::exit(exit::EXIT_OK)
