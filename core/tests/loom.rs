@@ -1,0 +1,815 @@
+//! Model checks of the breaker's lock-free protocol with loom.
+//!
+//! Built only with `--cfg loom`, where `sync.rs` swaps portable-atomic's
+//! atomics for loom's and loom explores every interleaving (and every value a
+//! load may read under the C11 memory model) of the threads below, up to a
+//! preemption bound:
+//!
+//! ```text
+//! CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" \
+//!     cargo test -p halfopen --test loom --release
+//! ```
+//!
+//! (`core/scripts/proofs.sh loom` runs exactly that. The separate target
+//! directory keeps the loom build from invalidating the normal one.) Each
+//! model picks its own preemption bound (2 or 3); `LOOM_MAX_PREEMPTIONS`
+//! overrides it for all of them, e.g. to search deeper by hand.
+//!
+//! What the models share:
+//!
+//! - a [`ThreadClock`]: every loom thread reads its own clock, set when the
+//!   thread starts, so a model can tell whose trip wrote a timestamp;
+//! - a [`Log`] observer that records every transition with the reading of the
+//!   clock of the thread that reported it, and counts outcomes. It keeps its
+//!   records in std types: loom runs all threads on one OS thread, and hiding
+//!   the bookkeeping from loom keeps it from multiplying the interleavings.
+//! - [`check_chain`]: the transitions, ordered by epoch, form one chain from
+//!   the initial state to the final one: each epoch has at most one
+//!   transition, each transition leaves the state the previous one entered.
+//!
+//! A model whose doc says CORE BUG checks a property the core did not have
+//! when the model was written; its doc gives the interleaving and the cause.
+//! One whose name starts with `core_bug_` exists only to reproduce a defect.
+#![cfg(loom)]
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use halfopen::{
+    config, Breaker, Clock, Config, FailureRate, Observer, Outcome, RejectReason, State,
+    TimeWindow, Transition,
+};
+use loom::sync::Arc;
+use loom::thread;
+
+// ---------------------------------------------------------------- harness
+
+loom::thread_local! {
+    static NOW: Cell<u64> = Cell::new(0);
+}
+
+/// Sets the calling loom thread's clock.
+fn set_now(ms: u64) {
+    NOW.with(|n| n.set(ms));
+}
+
+fn now() -> u64 {
+    NOW.with(|n| n.get())
+}
+
+/// A clock per loom thread (see [`set_now`]).
+#[derive(Debug, Default)]
+struct ThreadClock;
+
+impl Clock for ThreadClock {
+    fn now_ms(&self) -> u64 {
+        now()
+    }
+}
+
+/// Records transitions (with the reporting thread's clock) and outcomes.
+#[derive(Debug, Default)]
+struct Log {
+    transitions: Mutex<Vec<(Transition, u64)>>,
+    successes: AtomicUsize,
+    failures: AtomicUsize,
+    ignored: AtomicUsize,
+    rejected: AtomicUsize,
+}
+
+impl Observer for Log {
+    fn on_success(&self) {
+        self.successes.fetch_add(1, Relaxed);
+    }
+    fn on_failure(&self, _slow: bool) {
+        self.failures.fetch_add(1, Relaxed);
+    }
+    fn on_ignore(&self) {
+        self.ignored.fetch_add(1, Relaxed);
+    }
+    fn on_reject(&self, _: RejectReason) {
+        self.rejected.fetch_add(1, Relaxed);
+    }
+    fn on_transition(&self, t: Transition) {
+        self.transitions.lock().unwrap().push((t, now()));
+    }
+}
+
+impl Log {
+    /// The transitions, by epoch.
+    fn chain(&self) -> Vec<(Transition, u64)> {
+        let mut v = self.transitions.lock().unwrap().clone();
+        v.sort_by_key(|(t, _)| t.epoch);
+        v
+    }
+    fn count(&self, from: State, to: State) -> usize {
+        self.chain()
+            .iter()
+            .filter(|(t, _)| t.from == from && t.to == to)
+            .count()
+    }
+    /// Forgets what the single-threaded set-up of a model recorded.
+    fn clear(&self) {
+        self.transitions.lock().unwrap().clear();
+        for c in [
+            &self.successes,
+            &self.failures,
+            &self.ignored,
+            &self.rejected,
+        ] {
+            c.store(0, Relaxed);
+        }
+    }
+}
+
+type B<P> = Breaker<'static, ThreadClock, P, Log>;
+
+fn breaker<P: halfopen::Policy>(config: &'static Config<P>) -> Arc<B<P>> {
+    Arc::new(Breaker::with_observer(config, ThreadClock, Log::default()))
+}
+
+/// The decision state as stored, whatever the time (`state_at(0)`: an open
+/// breaker never reads as half-open at time 0 in these models).
+fn raw_state<P: halfopen::Policy>(b: &B<P>) -> State {
+    b.state_at(0)
+}
+
+/// Checks the transition chain of `b` from `(initial, initial_epoch)`.
+fn check_chain<P: halfopen::Policy>(b: &B<P>, initial: State, initial_epoch: u16) {
+    let chain = b.observer().chain();
+    let mut state = initial;
+    let mut epoch = initial_epoch;
+    for (t, _) in &chain {
+        assert!(
+            t.epoch > epoch,
+            "two transitions share epoch {} (or go back): {chain:?}",
+            t.epoch
+        );
+        assert_eq!(
+            t.from, state,
+            "transition does not leave the state entered before: {chain:?}"
+        );
+        assert_ne!(
+            t.from, t.to,
+            "a transition must change the state: {chain:?}"
+        );
+        state = t.to;
+        epoch = t.epoch;
+    }
+    assert_eq!(
+        raw_state(b),
+        state,
+        "final state is not the chain's last: {chain:?}"
+    );
+    assert!(
+        b.epoch() >= epoch,
+        "epoch went back: {} < {epoch}",
+        b.epoch()
+    );
+}
+
+/// Runs `f` under loom with `bound` preemptions (or `LOOM_MAX_PREEMPTIONS`),
+/// and prints how many executions it explored.
+fn check<F: Fn() + Sync + Send + 'static>(name: &str, bound: usize, f: F) {
+    check_with(name, bound, 1_000, f);
+}
+
+fn check_with<F: Fn() + Sync + Send + 'static>(
+    name: &str,
+    bound: usize,
+    max_branches: usize,
+    f: F,
+) {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(bound);
+    }
+    builder.max_branches = builder.max_branches.max(max_branches);
+    let start = Instant::now();
+    let before = RUNS.load(Relaxed);
+    builder.check(move || {
+        RUNS.fetch_add(1, Relaxed);
+        f()
+    });
+    eprintln!(
+        "loom model {name}: {} executions, preemption bound {:?}, {:.1?}",
+        RUNS.load(Relaxed) - before,
+        builder.preemption_bound,
+        start.elapsed()
+    );
+}
+
+/// Opens a consecutive-failure breaker at the calling thread's clock.
+fn trip<P: halfopen::Policy>(b: &B<P>) {
+    while raw_state(b) == State::Closed {
+        b.try_acquire().expect("closed breaker rejects").failure();
+    }
+}
+
+// ------------------------------------------------------- closed state
+
+static TWO_FAILURES: Config = config!(Config::consecutive_failures(2).open_ms(100));
+
+/// Three threads acquire and fail in closed state; two failures trip. The
+/// trip is recorded exactly once, whoever makes it, and every call is either
+/// allowed (its outcome counted) or rejected because the breaker is open.
+#[test]
+fn closed_trip_is_recorded_once() {
+    check("closed_trip_is_recorded_once", 2, || {
+        set_now(1_000);
+        let b = breaker(&TWO_FAILURES);
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                let b = b.clone();
+                thread::spawn(move || {
+                    set_now(1_000);
+                    match b.try_acquire() {
+                        Ok(p) => p.failure(),
+                        Err(r) => {
+                            assert_eq!(r.reason(), RejectReason::Open);
+                            assert_eq!(r.retry_after_ms().map(|ms| ms <= 100), Some(true));
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let log = b.observer();
+        assert_eq!(log.count(State::Closed, State::Open), 1);
+        assert_eq!(log.chain().len(), 1);
+        assert_eq!(
+            log.failures.load(Relaxed) + log.rejected.load(Relaxed),
+            3,
+            "every call is counted once"
+        );
+        assert!(log.failures.load(Relaxed) >= 2);
+        assert_eq!(raw_state(&b), State::Open);
+        assert_eq!(b.epoch(), 1);
+        let m = b.metrics();
+        assert_eq!(m.opened_at, Some(1_000));
+        assert_eq!(m.retry_at, Some(1_100));
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+/// A failure and a success race after one failure (threshold 2): either the
+/// success came first (closed, run 1) or the failure tripped (open, and the
+/// success was of the closed epoch: it changes nothing).
+#[test]
+fn closed_success_races_failure() {
+    check("closed_success_races_failure", 3, || {
+        set_now(0);
+        let b = breaker(&TWO_FAILURES);
+        b.try_acquire().unwrap().failure();
+        let p1 = b.try_acquire().unwrap().into_token();
+        let p2 = b.try_acquire().unwrap().into_token();
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || b1.record_token(p1, Outcome::Failure));
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || b2.record_token(p2, Outcome::Success));
+        t1.join().unwrap();
+        t2.join().unwrap();
+        let m = b.metrics();
+        match raw_state(&b) {
+            State::Open => assert_eq!(b.observer().count(State::Closed, State::Open), 1),
+            State::Closed => {
+                assert_eq!(m.failure_run, 1);
+                assert!(b.observer().chain().is_empty());
+            }
+            s => panic!("unexpected state {s}"),
+        }
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+// ---------------------------------------------------- open, half-open
+
+static TRIALS: Config = config!(Config::consecutive_failures(1)
+    .open_ms(100)
+    .half_open_max_calls(2)
+    .success_threshold(3));
+
+/// Three threads race for two trial slots just after the open period; each
+/// ends its permit differently (ignore, drop, success short of the
+/// threshold). Never more than two permits are held at once, exactly one
+/// `open -> halfOpen` is recorded, and afterwards every slot is free again.
+#[test]
+fn half_open_trial_permits_are_bounded_and_returned() {
+    check(
+        "half_open_trial_permits_are_bounded_and_returned",
+        2,
+        || {
+            set_now(0);
+            let b = breaker(&TRIALS);
+            trip(&b);
+            b.observer().clear();
+            let held = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+            let ends = [Some(Outcome::Ignore), None, Some(Outcome::Success)];
+            let threads: Vec<_> = ends
+                .into_iter()
+                .map(|end| {
+                    let b = b.clone();
+                    let held = held.clone();
+                    thread::spawn(move || {
+                        set_now(100);
+                        match b.try_acquire() {
+                            Ok(p) => {
+                                let n = held.fetch_add(1, loom::sync::atomic::Ordering::SeqCst) + 1;
+                                assert!(n <= 2, "{n} trial permits held at once");
+                                held.fetch_sub(1, loom::sync::atomic::Ordering::SeqCst);
+                                match end {
+                                    Some(o) => p.record(o),
+                                    None => drop(p),
+                                }
+                                true
+                            }
+                            Err(r) => {
+                                assert_eq!(r.reason(), RejectReason::HalfOpenFull);
+                                false
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let granted = threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|&g| g)
+                .count();
+            assert!(granted >= 2, "only {granted} of 2 slots were granted");
+            let log = b.observer();
+            assert_eq!(log.count(State::Open, State::HalfOpen), 1);
+            assert_eq!(log.chain().len(), 1);
+            assert_eq!(raw_state(&b), State::HalfOpen);
+            // Every slot is free again: two permits, then the third is refused.
+            set_now(200);
+            let a = b.try_acquire().expect("slot 1 was not returned");
+            let c = b.try_acquire().expect("slot 2 was not returned");
+            assert_eq!(
+                b.try_acquire().unwrap_err().reason(),
+                RejectReason::HalfOpenFull
+            );
+            drop((a, c));
+            check_chain(&b, State::Open, 1);
+        },
+    );
+}
+
+static ONE_TRIAL: Config = config!(Config::consecutive_failures(1).open_ms(100));
+
+/// Three acquirers arrive after `retryAt`: exactly one transition to
+/// half-open is recorded, exactly one trial permit is granted, the others
+/// are told the half-open slots are full.
+#[test]
+fn open_to_half_open_once() {
+    check("open_to_half_open_once", 2, || {
+        set_now(0);
+        let b = breaker(&ONE_TRIAL);
+        trip(&b);
+        b.observer().clear();
+        let threads: Vec<_> = (0..3)
+            .map(|i| {
+                let b = b.clone();
+                thread::spawn(move || {
+                    set_now(100 + i);
+                    match b.try_acquire() {
+                        Ok(p) => Some(p.into_token()),
+                        Err(r) => {
+                            assert_eq!(r.reason(), RejectReason::HalfOpenFull);
+                            None
+                        }
+                    }
+                })
+            })
+            .collect();
+        let tokens: Vec<_> = threads
+            .into_iter()
+            .filter_map(|t| t.join().unwrap())
+            .collect();
+        assert_eq!(tokens.len(), 1, "trial permits granted");
+        assert_eq!(b.observer().count(State::Open, State::HalfOpen), 1);
+        assert_eq!(b.observer().chain().len(), 1);
+        assert_eq!(tokens[0].epoch(), 2);
+        check_chain(&b, State::Open, 1);
+        for t in tokens {
+            b.release_token(t);
+        }
+    });
+}
+
+static CLOSE_ON_ONE: Config = config!(Config::consecutive_failures(1)
+    .open_ms(100)
+    .half_open_max_calls(2)
+    .success_threshold(1));
+
+/// Two trial permits end at once, one in failure (re-trips) and one in
+/// success (closes). Exactly one of them changes the state; the other is of
+/// a finished epoch and changes nothing.
+#[test]
+fn stale_trial_outcome_changes_nothing() {
+    check("stale_trial_outcome_changes_nothing", 3, || {
+        set_now(0);
+        let b = breaker(&CLOSE_ON_ONE);
+        trip(&b);
+        set_now(100);
+        let f = b.try_acquire().unwrap().into_token();
+        let s = b.try_acquire().unwrap().into_token();
+        b.observer().clear();
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || {
+            set_now(150);
+            b1.record_token(f, Outcome::Failure)
+        });
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            set_now(160);
+            b2.record_token(s, Outcome::Success)
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+        let chain = b.observer().chain();
+        assert_eq!(chain.len(), 1, "exactly one transition: {chain:?}");
+        match raw_state(&b) {
+            State::Open => {
+                assert_eq!(chain[0].0.from, State::HalfOpen);
+                assert_eq!(b.metrics().opened_at, Some(150));
+            }
+            State::Closed => assert_eq!(b.metrics().failure_run, 0),
+            s => panic!("unexpected state {s}"),
+        }
+        assert_eq!(b.epoch(), 3);
+        check_chain(&b, State::HalfOpen, 2);
+    });
+}
+
+static TRIP_ON_ONE: Config = config!(Config::consecutive_failures(1).open_ms(100));
+
+/// A failure of a closed-state permit races `reset()`: either it tripped
+/// before the reset (open, then closed again: two transitions), or it arrived
+/// after it, of the earlier epoch, and changed nothing.
+#[test]
+fn stale_outcome_racing_reset_changes_nothing() {
+    check("stale_outcome_racing_reset_changes_nothing", 3, || {
+        set_now(0);
+        let b = breaker(&TRIP_ON_ONE);
+        let p = b.try_acquire().unwrap().into_token();
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || b1.record_token(p, Outcome::Failure));
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || b2.reset());
+        t1.join().unwrap();
+        t2.join().unwrap();
+        assert_eq!(raw_state(&b), State::Closed);
+        assert_eq!(b.metrics().failure_run, 0);
+        let n = b.observer().chain().len();
+        match b.epoch() {
+            1 => assert_eq!(n, 0, "the stale failure made a transition"),
+            2 => assert_eq!(n, 2),
+            e => panic!("epoch {e}"),
+        }
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+/// A call races `isolate()` then `reset()` on another thread. Whatever the
+/// order, the transitions form one chain, the isolation is recorded, and a
+/// permit of an epoch that ended changes nothing.
+#[test]
+fn isolate_and_reset_race_calls() {
+    check("isolate_and_reset_race_calls", 2, || {
+        set_now(0);
+        let b = breaker(&TRIP_ON_ONE);
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || {
+            if let Ok(p) = b1.try_acquire() {
+                p.failure();
+            }
+        });
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            b2.isolate();
+            let isolated_or_later = raw_state(&b2);
+            b2.reset();
+            isolated_or_later
+        });
+        t1.join().unwrap();
+        let seen = t2.join().unwrap();
+        assert_eq!(seen, State::Isolated, "isolate() did not take effect");
+        let chain = b.observer().chain();
+        assert!(chain.iter().any(|(t, _)| t.to == State::Isolated));
+        assert!(matches!(raw_state(&b), State::Closed | State::Open));
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+/// An acquire at or past `retryAt` is never rejected as `open`. One thread
+/// takes the breaker to half-open and records a trial success (which writes
+/// the trial count into the first time word); another arrives at the same
+/// time. If the second loaded the state word while it was still open, it
+/// must not take the half-open trial count for "time not written yet".
+///
+/// CORE BUG while it fails: `acquire` treats any tag mismatch as "pending"
+/// and rejects with reason `open` and the full open duration as its hint,
+/// although the breaker has moved on to half-open (a slot is free). Found by
+/// the model above as well; this one is its smallest form.
+#[test]
+fn acquire_past_retry_at_is_never_rejected_as_open() {
+    check("acquire_past_retry_at_is_never_rejected_as_open", 3, || {
+        set_now(0);
+        let b = breaker(&TRIALS);
+        trip(&b);
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || {
+            set_now(100);
+            b1.try_acquire().expect("first trial").success();
+        });
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            set_now(100);
+            if let Err(r) = b2.try_acquire() {
+                panic!("rejected at retryAt: {r:?}");
+            }
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+// ------------------------------------------------------- time words
+
+/// Far from zero in every 24-bit part, and above 2^48 so the state word's
+/// high time bits matter too.
+const T_TRIP: u64 = (5 << 48) | (0xAB_CDEF << 24) | 0x12_3456;
+
+/// A thread trips at `T_TRIP` while another reads the metrics and acquires
+/// 50 ms later. The reader sees either the right `openedAt` or none yet
+/// ("pending": the open period has just begun), never a wrong one; it is
+/// rejected with a retry hint of 50 (time written) or 100 (pending), or
+/// allowed in closed state before the trip. It never gets a trial permit.
+#[test]
+fn time_words_race_a_reader() {
+    check("time_words_race_a_reader", 3, || {
+        set_now(T_TRIP);
+        let b = breaker(&TRIP_ON_ONE);
+        let p = b.try_acquire().unwrap().into_token();
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || {
+            set_now(T_TRIP);
+            b1.record_token(p, Outcome::Failure)
+        });
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            set_now(T_TRIP + 50);
+            let m = b2.metrics();
+            if let Some(at) = m.opened_at {
+                assert_eq!(at, T_TRIP, "a reader saw a wrong openedAt");
+                assert_eq!(m.retry_at, Some(T_TRIP + 100));
+            }
+            assert_ne!(m.state, State::HalfOpen);
+            match b2.try_acquire() {
+                Ok(p) => assert_eq!(p.epoch(), 0, "a trial permit before retryAt"),
+                Err(r) => {
+                    assert_eq!(r.reason(), RejectReason::Open);
+                    let hint = r.retry_after_ms().unwrap();
+                    assert!(hint == 50 || hint == 100, "retry hint {hint}");
+                }
+            }
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+        assert_eq!(b.metrics().opened_at, Some(T_TRIP));
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+/// A tripping thread is overtaken between its state CAS and its time-word
+/// writes: another thread isolates, resets and trips again at another time.
+/// The final `openedAt` is the time of the last trip (the highest epoch),
+/// never the overtaken writer's.
+#[test]
+fn overtaken_time_writer_never_overwrites() {
+    check("overtaken_time_writer_never_overwrites", 2, || {
+        set_now(0);
+        let b = breaker(&TRIP_ON_ONE);
+        let p = b.try_acquire().unwrap().into_token();
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || {
+            set_now(1_000);
+            b1.record_token(p, Outcome::Failure)
+        });
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            set_now((1 << 24) + 7);
+            b2.isolate();
+            b2.reset();
+            if let Ok(p) = b2.try_acquire() {
+                p.failure();
+            }
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+        let chain = b.observer().chain();
+        let (last, at) = chain.last().copied().unwrap();
+        assert_eq!(last.to, State::Open, "{chain:?}");
+        assert_eq!(b.metrics().opened_at, Some(at), "{chain:?}");
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+/// CORE BUG (time-word tags are 8 bits, epochs 14): a breaker that opened at
+/// epoch 1 and was then reset 255 times opens again at epoch 257, whose tag
+/// equals epoch 1's. Between the tripping thread's state CAS and its
+/// time-word writes, a reader takes the old time words for the new epoch's,
+/// computes `retryAt` from the first trip's `openedAt`, and gets a trial
+/// permit 50 ms into a 100 ms open period. Expected: rejected (retry hint
+/// 50 or 100) or allowed in the closed epoch before the trip.
+#[test]
+fn core_bug_time_word_tag_wraps_after_256_epochs() {
+    check_with(
+        "core_bug_time_word_tag_wraps_after_256_epochs",
+        2,
+        20_000,
+        || {
+            set_now(0);
+            let b = breaker(&TRIP_ON_ONE);
+            trip(&b); // epoch 1, openedAt 0
+            for _ in 0..255 {
+                b.reset();
+            }
+            assert_eq!(b.epoch(), 256);
+            b.observer().clear();
+            let p = b.try_acquire().unwrap().into_token();
+            let b1 = b.clone();
+            let t1 = thread::spawn(move || {
+                set_now(1_000_000);
+                b1.record_token(p, Outcome::Failure) // opens epoch 257
+            });
+            let b2 = b.clone();
+            let t2 = thread::spawn(move || {
+                set_now(1_000_050);
+                match b2.try_acquire() {
+                    Ok(p) => assert_eq!(
+                        p.epoch(),
+                        256,
+                        "trial permit 50 ms into a 100 ms open period (openedAt read as {:?})",
+                        b2.metrics().opened_at
+                    ),
+                    Err(r) => assert_eq!(r.reason(), RejectReason::Open),
+                }
+            });
+            t1.join().unwrap();
+            t2.join().unwrap();
+        },
+    );
+}
+
+// ------------------------------------------------------------ windows
+
+static RATE_60: Config<FailureRate> = config!(Config::failure_rate(60, 4, 2).open_ms(100));
+
+/// Window `[success]`, then two threads record a failure each: `[S, F]` is
+/// 50 % (no trip), `[S, F, F]` is 67 % (trip). Whoever owns the window,
+/// both failures are applied and the breaker trips exactly once.
+///
+/// CORE BUG while it fails: the owner releases the window and then checks the
+/// backlog with a relaxed load; the other thread deposits its failure and
+/// then checks the owner bit with a relaxed load. Neither is ordered before
+/// the other (the store-buffering shape), so each can miss the other's write:
+/// the deposit stays in the backlog, unapplied, until some later outcome, and
+/// the trip that `[S, F, F]` requires does not happen.
+#[test]
+fn window_two_failures_trip_once() {
+    check("window_two_failures_trip_once", 2, || {
+        set_now(0);
+        let b = breaker(&RATE_60);
+        b.try_acquire().unwrap().success();
+        let p1 = b.try_acquire().unwrap().into_token();
+        let p2 = b.try_acquire().unwrap().into_token();
+        let threads: Vec<_> = [p1, p2]
+            .into_iter()
+            .map(|p| {
+                let b = b.clone();
+                thread::spawn(move || b.record_token(p, Outcome::Failure))
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(
+            raw_state(&b),
+            State::Open,
+            "[S, F, F] did not trip; window now {:?}",
+            b.metrics().window
+        );
+        assert_eq!(b.observer().count(State::Closed, State::Open), 1);
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+static RATE_NEVER: Config<FailureRate> = config!(Config::failure_rate(100, 8, 8).open_ms(100));
+
+/// Three recorders (success, failure, success) on a window that cannot trip:
+/// afterwards the window holds every outcome, none lost, none doubled.
+#[test]
+fn window_loses_no_outcome() {
+    check("window_loses_no_outcome", 2, || {
+        set_now(0);
+        let b = breaker(&RATE_NEVER);
+        b.try_acquire().unwrap().failure();
+        let outcomes = [Outcome::Success, Outcome::Failure, Outcome::Success];
+        let threads: Vec<_> = outcomes
+            .into_iter()
+            .map(|o| {
+                let p = b.try_acquire().unwrap().into_token();
+                let b = b.clone();
+                thread::spawn(move || b.record_token(p, o))
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        // Any later outcome drains a stranded backlog; before it, the window
+        // must already hold all four.
+        assert_eq!(b.metrics().window, Some((2, 4)), "outcomes lost or doubled");
+        assert_eq!(raw_state(&b), State::Closed);
+    });
+}
+
+static RATE_ONE: Config<FailureRate> = config!(Config::failure_rate(100, 4, 1).open_ms(100));
+
+/// CORE BUG while it fails: one failure trips (100 %, minimumCalls 1).
+/// Thread 1 records the failure of a permit of epoch 0; thread 2 resets
+/// (epoch 1), acquires and fails. Whatever the order, the last failure
+/// trips. But if thread 1 owns the window when thread 2's failure goes to the
+/// backlog, thread 1 drains it, the rule fires for epoch 1, and then
+/// `closed_failure` tries to open from the word of epoch 0 (its own, stale):
+/// the CAS fails and nobody trips. The breaker stays closed with a window of
+/// `[F]` at 100 %.
+#[test]
+fn window_trip_survives_a_stale_owner() {
+    check("window_trip_survives_a_stale_owner", 2, || {
+        set_now(0);
+        let b = breaker(&RATE_ONE);
+        let p = b.try_acquire().unwrap().into_token();
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || b1.record_token(p, Outcome::Failure));
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            b2.reset();
+            if let Ok(p) = b2.try_acquire() {
+                p.failure();
+            }
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+        assert_eq!(
+            raw_state(&b),
+            State::Open,
+            "a failure at 100 % did not trip; window {:?}, epoch {}",
+            b.metrics().window,
+            b.epoch()
+        );
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+static TIME_60: Config<TimeWindow> = config!(Config::time_window(60, 1_000, 4, 2).open_ms(100));
+
+/// The time window with two recorders in different buckets: `[S]` then two
+/// failures at once; `[S, F, F]` trips, exactly once.
+#[test]
+fn time_window_two_failures_trip_once() {
+    check("time_window_two_failures_trip_once", 2, || {
+        set_now(0);
+        let b = breaker(&TIME_60);
+        b.try_acquire().unwrap().success();
+        let threads: Vec<_> = [250, 600]
+            .into_iter()
+            .map(|t| {
+                let p = b.try_acquire().unwrap().into_token();
+                let b = b.clone();
+                thread::spawn(move || {
+                    set_now(t);
+                    b.record_token(p, Outcome::Failure)
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(
+            raw_state(&b),
+            State::Open,
+            "window {:?}",
+            b.metrics().window
+        );
+        assert_eq!(b.observer().count(State::Closed, State::Open), 1);
+        check_chain(&b, State::Closed, 0);
+    });
+}
