@@ -77,7 +77,9 @@ impl<C: Clock + ?Sized> Clock for &C {
 /// It keeps its 64-bit reading in 32-bit atomics (a sequence counter and two
 /// halves), so it works on every target, including those where a 64-bit
 /// atomic would take a lock. Move it from one thread at a time; any number of
-/// threads may read it.
+/// threads may read it. A reader that overlaps a move retries until the move
+/// is done, so do not read it from an interrupt handler that can interrupt a
+/// move (it is a test clock: firmware uses its timer).
 #[derive(Debug, Default)]
 pub struct MockClock {
     seq: AtomicU32,
