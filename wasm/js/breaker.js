@@ -10,7 +10,7 @@
 // It is written once, as an ES module; scripts/assemble.mjs derives the
 // CommonJS copy. The wasm module is initialised by the entry that imports this
 // file (node.cjs, workerd.js, browser.js) before any breaker is built.
-import { WasmBreaker, maxDurationMs } from './halfopen.js';
+import { WasmBreaker, configError, configKeys, maxDurationMs } from './halfopen.js';
 import { registerHooks } from './hooks.js';
 
 /** State codes of the wasm module, in order. */
@@ -165,7 +165,7 @@ function parseOptions(options) {
     const values = [];
     let bad;
     const number = (path, value) => {
-        keys.push(path);
+        keys.push(keyIndex(path));
         if (typeof value === 'number' && Number.isSafeInteger(value)) {
             values.push(value);
             return;
@@ -216,21 +216,76 @@ function parseOptions(options) {
             throw optionError(TypeError, key, `unknown option ${key}; the options are ${ALL_KEYS.join(', ')}`);
         }
     }
-    return { keys, values, bad, js };
+    return { keys: Uint8Array.from(keys), values: Float64Array.from(values), bad, js };
 }
 
-/** The error for the core's refusal `[key, kind, value, min, max, of, divisor, message]`. */
-function configError(parts, bad) {
-    const [key, kind, , min, max, , , message] = parts;
-    if (bad !== undefined && key === bad.path && kind === 'outOfRange') {
-        return optionError(bad.Ctor, key, `${key} must be an integer in ${min}..=${max}, got ${describe(bad.value)}`);
-    }
-    if (bad !== undefined && key === bad.path) {
-        return optionError(bad.Ctor, key, `${key} must be an integer, got ${describe(bad.value)}`);
-    }
-    const Ctor = kind === 'outOfRange' || kind === 'notMultiple' ? RangeError : TypeError;
-    return optionError(Ctor, key, message);
+/** The core's configuration keys, by index (read from the wasm module once). */
+let coreKeys;
+function loadKeys() {
+    return (coreKeys ??= configKeys().split(',').slice(0, -1));
 }
+function keyIndex(path) {
+    const i = loadKeys().indexOf(path);
+    if (i < 0) throw new Error(`halfopen: the wasm module does not know the configuration key ${path}`);
+    return i;
+}
+
+/** Kinds of a configuration error, by the wasm module's codes. */
+const OUT_OF_RANGE = 0;
+const NOT_MULTIPLE = 1;
+const MISSING = 2;
+const CONFLICT = 3;
+
+/**
+ * The error for the core's refusal of a configuration. The wording is the
+ * core's (its ConfigError's Display); the parts come from the wasm module as
+ * numbers: key index, kind, value, min, max, `of` key index, divisor.
+ */
+function configErrorFromCore(bad) {
+    const [k, kind, value, min, max, of, divisor] = [0, 1, 2, 3, 4, 5, 6].map(configError);
+    const keys = loadKeys();
+    const key = k < 0 ? 'trip' : keys[k];
+    if (bad !== undefined && key === bad.path) {
+        const range = kind === OUT_OF_RANGE ? ` in ${min}..=${max}` : '';
+        return optionError(bad.Ctor, key, `${key} must be an integer${range}, got ${describe(bad.value)}`);
+    }
+    switch (kind) {
+        case OUT_OF_RANGE:
+            return optionError(RangeError, key, `${key} = ${value} is out of range ${min}..=${max}`);
+        case NOT_MULTIPLE:
+            return optionError(RangeError, key, `${key} = ${value} is not a multiple of ${keys[of]} (${divisor})`);
+        case MISSING:
+            return optionError(TypeError, key, `${key} is missing`);
+        case CONFLICT:
+            return optionError(TypeError, 'trip', 'trip: more than one trip policy was given; choose one');
+        default:
+            return optionError(TypeError, key, `invalid configuration key ${key}`);
+    }
+}
+
+/** Why the core refused a snapshot, by the wasm module's codes (0: restored). */
+const SNAPSHOT_REASONS = [undefined, 'length', 'magic', 'version', 'checksum', 'foreignConfig', 'invalid'];
+
+/** The core's wording of a refused snapshot (its SnapshotError's Display). */
+function snapshotMessage(reason, bytes, inner) {
+    switch (reason) {
+        case 'length':
+            return `snapshot is ${bytes.length} bytes, expected ${SNAPSHOT_LEN}`;
+        case 'magic':
+            return 'not a halfopen snapshot (bad magic)';
+        case 'version':
+            return `unsupported snapshot version ${bytes[2]}`;
+        case 'checksum':
+            return 'snapshot checksum mismatch: the bytes are damaged';
+        case 'foreignConfig':
+            return 'snapshot was taken from a breaker with another configuration';
+        default:
+            return `snapshot field ${inner.invalid_field()} holds an impossible value`;
+    }
+}
+
+const SNAPSHOT_LEN = 40;
+const METRICS_LEN = 13;
 
 // ---------------------------------------------------------------------------
 // The breaker's JS side, reached from wasm by id (see hooks.js). It holds the
@@ -437,17 +492,12 @@ export class CircuitBreaker {
     constructor(options) {
         const { keys, values, bad, js } = parseOptions(options);
         const id = nextId++;
-        let inner;
-        try {
-            inner = new WasmBreaker(keys, values, id, js.clock !== undefined);
-        } catch (parts) {
-            if (Array.isArray(parts)) throw configError(parts, bad);
-            throw parts;
-        }
+        const inner = WasmBreaker.create(keys, values, id, js.clock !== undefined);
+        if (inner === undefined) throw configErrorFromCore(bad);
         this.#inner = inner;
         this.#hooks = new Hooks(js.clock);
         registerHooks(id, this, this.#hooks);
-        this.#slow = keys.includes('slowCallMs');
+        this.#slow = keys.includes(keyIndex('slowCallMs'));
         this.#timeoutMs = js.timeoutMs ?? 0;
         this.#isFailure = js.isFailure;
         this.#isResultFailure = js.isResultFailure;
@@ -469,8 +519,15 @@ export class CircuitBreaker {
                 `halfopen: restore(snapshot) takes the bytes of snapshot() (a Uint8Array, an ArrayBuffer or a view), got ${describe(snapshot)}`,
             );
         }
-        const refused = breaker.#inner.restore(bytes);
-        if (refused !== undefined) throw new SnapshotError(refused[0], `halfopen: ${refused[1]}`);
+        const inner = breaker.#inner;
+        if (bytes.length === SNAPSHOT_LEN) {
+            const view = new DataView(bytes.buffer, bytes.byteOffset, SNAPSHOT_LEN);
+            for (let i = 0; i < SNAPSHOT_LEN / 4; i++) inner.set_snapshot_word(i, view.getUint32(4 * i, true));
+        }
+        const reason = SNAPSHOT_REASONS[inner.restore(bytes.length)];
+        if (reason !== undefined) {
+            throw new SnapshotError(reason, `halfopen: ${snapshotMessage(reason, bytes, inner)}`);
+        }
         return breaker;
     }
 
@@ -689,8 +746,11 @@ export class CircuitBreaker {
 
     /** The metrics: totals and the current decision state. */
     metrics() {
-        const m = this.#inner.metrics();
+        const inner = this.#inner;
+        inner.load_metrics();
         this.#hooks.check();
+        const m = new Array(METRICS_LEN);
+        for (let i = 0; i < METRICS_LEN; i++) m[i] = inner.metric(i);
         const time = (v) => (Number.isNaN(v) ? undefined : v);
         return {
             state: STATES[m[0]],
@@ -736,8 +796,12 @@ export class CircuitBreaker {
 
     /** The decision state as bytes, for `CircuitBreaker.restore`. */
     snapshot() {
-        const bytes = this.#inner.snapshot();
+        const inner = this.#inner;
+        inner.take_snapshot();
         this.#hooks.check();
+        const bytes = new Uint8Array(SNAPSHOT_LEN);
+        const view = new DataView(bytes.buffer);
+        for (let i = 0; i < SNAPSHOT_LEN / 4; i++) view.setUint32(4 * i, inner.snapshot_word(i), true);
         return bytes;
     }
 }

@@ -7,15 +7,18 @@
 //!
 //! - [`WasmBreaker`]: one core [`Breaker`] with a run-time trip policy
 //!   ([`AnyPolicy`]), the metrics totals ([`Counters`]) and a transition hook
-//!   that calls back into JavaScript. Its methods are coarse and take and
-//!   return plain numbers, so a call crosses the JS/wasm boundary once and
-//!   allocates nothing in wasm memory (the hand-written JS layer, `js/`,
-//!   gives the idiomatic class, promises, errors and types);
+//!   that calls back into JavaScript. The hand-written JS layer (`js/`) gives
+//!   the idiomatic class, promises, errors and types around it;
 //! - [`JsClock`]: the core's [`Clock`] over `Date.now()` or the user's
 //!   `clock` function. The core reads it only when a decision needs the time,
 //!   so the steady closed-state path never calls out to JavaScript for it.
 //!
-//! # The numbers that cross
+//! # Only numbers cross
+//!
+//! Every export and import takes and returns numbers (and, once per breaker,
+//! two arrays of numbers): no JS object is created or held on the Rust side,
+//! so the `.wasm` carries none of wasm-bindgen's object-table machinery, and a
+//! call allocates nothing in wasm memory.
 //!
 //! - An acquire returns an `i32`: a permit token `>= 0` (the core's
 //!   [`PermitToken`] epoch, plus [`HALF_OPEN_PERMIT`] when the permit holds a
@@ -30,18 +33,54 @@
 //!   [`OUTCOME_IGNORE`]; states are [`State`] codes 0..=3 in the order
 //!   closed, open, halfOpen, isolated.
 //! - Times are milliseconds in `f64`: exact for every integer up to 2^53.
+//! - Wider results (metrics, a snapshot, a configuration error) are computed
+//!   once into a buffer and read number by number.
+//!
+//! # Runtime
+//!
+//! On wasm32 the crate is `no_std` (unless the `std` feature is on, as the
+//! wasm-bindgen tests need): allocation goes through `lol_alloc`'s free-list
+//! allocator and a panic traps. std's allocator and panic formatting would
+//! take about 11 KB of the 25 KB budget. Nothing allocates per call: the
+//! allocator serves the breaker itself and its construction-time arrays.
 #![deny(missing_docs)]
+#![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
 
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::string::String;
 use core::cell::Cell;
 use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use halfopen::{
     AnyPolicy, Breaker, Clock, Config, ConfigError, ConfigErrorKind, Counters, Observer, Outcome,
     PermitToken, RejectReason, SnapshotError, State, Transition, MAX_DURATION_MS, SNAPSHOT_LEN,
 };
-use js_sys::{Array, Float64Array, Uint8Array};
 use wasm_bindgen::prelude::*;
+
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+mod runtime {
+    /// The allocator of the no_std `.wasm`.
+    #[global_allocator]
+    // SAFETY: a wasm32 module without the `atomics` target feature has one
+    // thread, so the allocator is never used from two at once.
+    static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+    #[cfg(target_feature = "atomics")]
+    compile_error!(
+        "the no_std build assumes one thread; build with the `std` feature for wasm threads"
+    );
+
+    /// The core never panics at run time; should anything, trap.
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+        core::arch::wasm32::unreachable()
+    }
+}
 
 /// Added to an acquire's token when the permit holds a half-open trial slot.
 pub const HALF_OPEN_PERMIT: i32 = 1 << 16;
@@ -58,12 +97,117 @@ pub const OUTCOME_FAILURE: u32 = 1;
 /// Outcome code: the outcome says nothing about the downstream's health.
 pub const OUTCOME_IGNORE: u32 = 2;
 
-/// The number of values [`WasmBreaker::metrics`] returns, in this order:
-/// state, epoch, successes, failures, slowCalls, ignored, rejected,
-/// transitions, openedAt, retryAt, failureRun, window failures, window
-/// calls. Absent values (`openedAt` when not open, the window of the
-/// consecutive policy) are `NaN`.
+/// The configuration keys of the core (`ConfigBuilder::set` paths), each
+/// followed by a comma. The JS layer reads the list once ([`config_keys`])
+/// and passes keys by their index in it. (One string rather than an array of
+/// strings, and searched with a plain loop: the smallest code and data.)
+const CONFIG_KEYS: &str = "consecutiveFailures,\
+failureRate.percent,failureRate.window,failureRate.minimumCalls,\
+timeWindow.percent,timeWindow.windowMs,timeWindow.buckets,timeWindow.minimumCalls,\
+openMs,halfOpenMaxCalls,successThreshold,slowCallMs,\
+backoff.factor,backoff.maxOpenMs,";
+
+/// The keys of [`CONFIG_KEYS`], in order: a byte loop (`str::split` would
+/// bring in a searcher several times its size).
+fn config_key_list() -> impl Iterator<Item = &'static str> {
+    let mut rest = CONFIG_KEYS;
+    core::iter::from_fn(move || {
+        let end = rest.bytes().position(|b| b == b',')?;
+        // `get`, not indexing: no panic path (and its formatting) to link.
+        let key = rest.get(..end)?;
+        rest = rest.get(end + 1..)?;
+        Some(key)
+    })
+}
+
+/// Key `i` of [`CONFIG_KEYS`], or `""` (which the core refuses as unknown).
+fn config_key(i: u8) -> &'static str {
+    config_key_list().nth(i as usize).unwrap_or("")
+}
+
+/// The index of `key` in [`CONFIG_KEYS`], or -1 (`trip`, or none).
+fn key_index(key: &str) -> f64 {
+    config_key_list()
+        .position(|k| k == key)
+        .map_or(-1.0, |i| i as f64)
+}
+
+/// The number of values [`WasmBreaker::load_metrics`] computes, in this
+/// order: state, epoch, successes, failures, slowCalls, ignored, rejected,
+/// transitions, openedAt, retryAt, failureRun, window failures, window calls.
+/// Absent values (`openedAt` when not open, the window of the consecutive
+/// policy) are `NaN`.
 pub const METRICS_LEN: usize = 13;
+
+/// The number of values of a configuration error ([`config_error`]):
+/// key index, kind, value, min, max, `of` key index, divisor.
+pub const CONFIG_ERROR_LEN: usize = 7;
+
+/// Configuration error kinds, as [`config_error`] gives them.
+pub const CONFIG_ERROR_OUT_OF_RANGE: f64 = 0.0;
+/// See [`CONFIG_ERROR_OUT_OF_RANGE`].
+pub const CONFIG_ERROR_NOT_MULTIPLE: f64 = 1.0;
+/// See [`CONFIG_ERROR_OUT_OF_RANGE`].
+pub const CONFIG_ERROR_MISSING: f64 = 2.0;
+/// See [`CONFIG_ERROR_OUT_OF_RANGE`].
+pub const CONFIG_ERROR_CONFLICT: f64 = 3.0;
+/// See [`CONFIG_ERROR_OUT_OF_RANGE`].
+pub const CONFIG_ERROR_UNKNOWN_KEY: f64 = 4.0;
+/// See [`CONFIG_ERROR_OUT_OF_RANGE`] (a kind this version does not know).
+pub const CONFIG_ERROR_OTHER: f64 = 5.0;
+
+/// The last configuration error, as `f64` bits (one thread: see `runtime`).
+static LAST_CONFIG_ERROR: [AtomicU64; CONFIG_ERROR_LEN] =
+    [const { AtomicU64::new(0) }; CONFIG_ERROR_LEN];
+
+fn store_config_error(e: &ConfigError, key: &str) {
+    let (kind, min, max, of, divisor) = match e.kind() {
+        ConfigErrorKind::OutOfRange { min, max } => (CONFIG_ERROR_OUT_OF_RANGE, min, max, "", 0),
+        ConfigErrorKind::NotMultiple { of, divisor } => {
+            (CONFIG_ERROR_NOT_MULTIPLE, 0, 0, of, divisor)
+        }
+        ConfigErrorKind::Missing => (CONFIG_ERROR_MISSING, 0, 0, "", 0),
+        ConfigErrorKind::Conflict => (CONFIG_ERROR_CONFLICT, 0, 0, "", 0),
+        ConfigErrorKind::UnknownKey => (CONFIG_ERROR_UNKNOWN_KEY, 0, 0, "", 0),
+        _ => (CONFIG_ERROR_OTHER, 0, 0, "", 0),
+    };
+    let key = if e.key().is_empty() { key } else { e.key() };
+    let values = [
+        key_index(key),
+        kind,
+        e.value() as f64,
+        min as f64,
+        max as f64,
+        key_index(of),
+        divisor as f64,
+    ];
+    for (slot, v) in LAST_CONFIG_ERROR.iter().zip(values) {
+        slot.store(v.to_bits(), Relaxed);
+    }
+}
+
+/// Value `i` of the last configuration error: key index (-1 for `trip`),
+/// kind (`CONFIG_ERROR_*`), value, min, max, `of` key index, divisor.
+#[wasm_bindgen(js_name = configError)]
+pub fn config_error(i: u32) -> f64 {
+    LAST_CONFIG_ERROR
+        .get(i as usize)
+        .map_or(f64::NAN, |v| f64::from_bits(v.load(Relaxed)))
+}
+
+/// The configuration keys, each followed by a comma, in the order whose
+/// indices [`WasmBreaker::new`] takes.
+#[wasm_bindgen(js_name = configKeys)]
+pub fn config_keys() -> String {
+    String::from(CONFIG_KEYS)
+}
+
+/// The largest duration any duration option accepts (2^31 - 1 ms), for the
+/// JS-side `timeoutMs`.
+#[wasm_bindgen(js_name = maxDurationMs)]
+pub fn max_duration_ms() -> f64 {
+    MAX_DURATION_MS as f64
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -164,20 +308,26 @@ type Inner = Breaker<'static, JsClock, AnyPolicy, JsObserver>;
 pub struct WasmBreaker {
     /// Borrows `*config`: dropped (in `Drop`) before `config` is freed.
     breaker: ManuallyDrop<Inner>,
-    /// Owned (from `Box::into_raw`); freed in `Drop`. A raw pointer rather
-    /// than a `Box`, so that moving this struct never asserts uniqueness of
-    /// memory that `breaker` borrows.
+    /// Owned (from `Box::leak`); freed in `Drop`. A raw pointer rather than a
+    /// `Box`, so that moving this struct never asserts uniqueness of memory
+    /// that `breaker` borrows.
     config: NonNull<Config<AnyPolicy>>,
     /// The start time of the last acquired permit (0 unless `slowCallMs`).
     started: Cell<u64>,
     /// The retry hint of the last rejection, or -1.
     retry_after: Cell<f64>,
+    /// The last `load_metrics`.
+    metrics: Cell<[f64; METRICS_LEN]>,
+    /// The last `take_snapshot`, or the bytes being restored.
+    snapshot: Cell<[u8; SNAPSHOT_LEN]>,
+    /// The field a refused snapshot named (`SnapshotError::Invalid`).
+    invalid_field: Cell<&'static str>,
 }
 
 impl Drop for WasmBreaker {
     fn drop(&mut self) {
         // SAFETY: `breaker` is dropped here and never used again; after that
-        // nothing borrows `*config`, which came from `Box::into_raw` in
+        // nothing borrows `*config`, which came from `Box::leak` in
         // `WasmBreaker::new` and is freed exactly once, here.
         unsafe {
             ManuallyDrop::drop(&mut self.breaker);
@@ -186,65 +336,57 @@ impl Drop for WasmBreaker {
     }
 }
 
-/// A configuration error as the JS layer reads it: `[key, kind, value, min,
-/// max, of, divisor, message]`, kind being `outOfRange`, `notMultiple`,
-/// `missing`, `conflict` or `unknownKey`. The message is the core's.
-fn config_error(e: &ConfigError, key: &str) -> JsValue {
-    let (kind, min, max, of, divisor) = match e.kind() {
-        ConfigErrorKind::OutOfRange { min, max } => ("outOfRange", min, max, "", 0),
-        ConfigErrorKind::NotMultiple { of, divisor } => ("notMultiple", 0, 0, of, divisor),
-        ConfigErrorKind::Missing => ("missing", 0, 0, "", 0),
-        ConfigErrorKind::Conflict => ("conflict", 0, 0, "", 0),
-        ConfigErrorKind::UnknownKey => ("unknownKey", 0, 0, "", 0),
-        _ => ("invalid", 0, 0, "", 0),
-    };
-    let key = if e.key().is_empty() { key } else { e.key() };
-    let parts = Array::new();
-    parts.push(&key.into());
-    parts.push(&kind.into());
-    parts.push(&(e.value() as f64).into());
-    parts.push(&(min as f64).into());
-    parts.push(&(max as f64).into());
-    parts.push(&of.into());
-    parts.push(&(divisor as f64).into());
-    parts.push(&e.to_string().into());
-    parts.into()
-}
-
-/// An `f64` option value as the core's `i64`. The JS layer passes only safe
-/// integers (|v| <= 2^53), and -2^53 for a value it found ill-typed, to learn
-/// the key's valid range from the core's error.
-fn as_i64(v: f64) -> i64 {
-    v as i64
-}
+/// Restore results: 0 for restored, else why the core refused the bytes
+/// (which then changed nothing).
+pub const RESTORED: u32 = 0;
+/// See [`RESTORED`]: not 40 bytes.
+pub const SNAPSHOT_LENGTH: u32 = 1;
+/// See [`RESTORED`]: not a halfopen snapshot.
+pub const SNAPSHOT_MAGIC: u32 = 2;
+/// See [`RESTORED`]: a format version this build does not know.
+pub const SNAPSHOT_VERSION: u32 = 3;
+/// See [`RESTORED`]: damaged.
+pub const SNAPSHOT_CHECKSUM: u32 = 4;
+/// See [`RESTORED`]: taken from a breaker with another configuration.
+pub const SNAPSHOT_FOREIGN_CONFIG: u32 = 5;
+/// See [`RESTORED`]: a field holds an impossible value
+/// ([`WasmBreaker::invalid_field`] names it).
+pub const SNAPSHOT_INVALID: u32 = 6;
 
 #[wasm_bindgen]
 impl WasmBreaker {
-    /// Builds a breaker from option paths (`openMs`, `failureRate.window`,
-    /// `backoff.maxOpenMs`, ...) and their values, validated by the core.
-    /// Throws the core's first error as `[key, kind, value, min, max, of,
-    /// divisor, message]`.
+    /// Builds a breaker from configuration keys (indices into
+    /// [`config_keys`]: `openMs`, `failureRate.window`, `backoff.maxOpenMs`,
+    /// ...) and their values (safe integers; the JS layer passes -2^53 for a
+    /// value it found ill-typed, to learn the key's range from the core's
+    /// error), validated by the core. `undefined` if the core refuses them:
+    /// [`config_error`] then tells why.
     ///
-    /// `id`: the breaker's id in `js/hooks.js`, through which the core
+    /// `id` is the breaker's id in `js/hooks.js`, through which the core
     /// reports changes of state and, if `user_clock`, reads the time
     /// (otherwise `Date.now()`).
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        keys: Vec<String>,
-        values: Vec<f64>,
-        id: f64,
-        user_clock: bool,
-    ) -> Result<WasmBreaker, JsValue> {
+    pub fn create(keys: &[u8], values: &[f64], id: f64, user_clock: bool) -> Option<WasmBreaker> {
         let mut builder = Config::builder();
-        for (key, &value) in keys.iter().zip(values.iter()) {
-            builder = builder
-                .set(key, as_i64(value))
-                .map_err(|e| config_error(&e, key))?;
+        for (&key, &value) in keys.iter().zip(values.iter()) {
+            let key = config_key(key);
+            builder = match builder.set(key, value as i64) {
+                Ok(b) => b,
+                Err(e) => {
+                    store_config_error(&e, key);
+                    return None;
+                }
+            };
         }
-        let config = builder.build().map_err(|e| config_error(&e, ""))?;
+        let config = match builder.build() {
+            Ok(c) => c,
+            Err(e) => {
+                store_config_error(&e, "");
+                return None;
+            }
+        };
         let config = NonNull::from(Box::leak(Box::new(config)));
         // SAFETY: `config` points to a live, owned allocation that is freed
-        // only in `Drop`, after `breaker` (the only borrower) is dropped; the
+        // only in `Drop`, after `breaker` (its only borrower) is dropped; the
         // allocation never moves, so the `'static` borrow is valid for as
         // long as the breaker exists.
         let config_ref: &'static Config<AnyPolicy> = unsafe { config.as_ref() };
@@ -256,11 +398,14 @@ impl WasmBreaker {
             counters: Counters::new(),
             id,
         };
-        Ok(WasmBreaker {
+        Some(WasmBreaker {
             breaker: ManuallyDrop::new(Breaker::with_observer(config_ref, clock, observer)),
             config,
             started: Cell::new(0),
             retry_after: Cell::new(-1.0),
+            metrics: Cell::new([0.0; METRICS_LEN]),
+            snapshot: Cell::new([0; SNAPSHOT_LEN]),
+            invalid_field: Cell::new(""),
         })
     }
 
@@ -269,11 +414,14 @@ impl WasmBreaker {
         match self.breaker.try_acquire_token() {
             Ok(token) => {
                 self.started.set(token.started_ms());
-                let mut t = token.epoch() as i32;
-                if self.state_is_half_open(token.epoch()) {
-                    t |= HALF_OPEN_PERMIT;
+                let epoch = token.epoch();
+                // A permit was just granted, so the state is closed or
+                // half-open, which `state_at` reports without a clock.
+                if self.breaker.epoch() == epoch && self.breaker.state_at(0) == State::HalfOpen {
+                    epoch as i32 | HALF_OPEN_PERMIT
+                } else {
+                    epoch as i32
                 }
-                t
             }
             Err(r) => {
                 self.retry_after
@@ -285,11 +433,6 @@ impl WasmBreaker {
                 }
             }
         }
-    }
-
-    fn state_is_half_open(&self, epoch: u16) -> bool {
-        // Not open (a permit was just granted), so this reads no clock.
-        self.breaker.epoch() == epoch && self.breaker.state() == State::HalfOpen
     }
 
     /// The start time of the permit the last `acquire` granted (nonzero only
@@ -304,7 +447,7 @@ impl WasmBreaker {
         self.retry_after.get()
     }
 
-    /// Records the outcome of a permit.
+    /// Records the outcome (`OUTCOME_*`) of a permit.
     pub fn record(&self, token: i32, started_ms: f64, outcome: u32) {
         let outcome = match outcome {
             OUTCOME_SUCCESS => Outcome::Success,
@@ -329,14 +472,15 @@ impl WasmBreaker {
         state_code(self.breaker.state())
     }
 
-    /// The metrics: [`METRICS_LEN`] numbers, see there.
-    pub fn metrics(&self) -> Float64Array {
+    /// Computes the metrics once ([`METRICS_LEN`] values, see there), for
+    /// [`metric`](Self::metric) to read.
+    pub fn load_metrics(&self) {
         let m = self.breaker.metrics();
         let opt = |v: Option<u64>| v.map_or(f64::NAN, |v| v as f64);
         let (wf, wn) = m
             .window
             .map_or((f64::NAN, f64::NAN), |(f, n)| (f as f64, n as f64));
-        let values: [f64; METRICS_LEN] = [
+        self.metrics.set([
             state_code(m.state) as f64,
             m.epoch as f64,
             m.successes as f64,
@@ -350,10 +494,16 @@ impl WasmBreaker {
             m.failure_run as f64,
             wf,
             wn,
-        ];
-        let out = Float64Array::new_with_length(METRICS_LEN as u32);
-        out.copy_from(&values);
-        out
+        ]);
+    }
+
+    /// Value `i` of the last [`load_metrics`](Self::load_metrics).
+    pub fn metric(&self, i: u32) -> f64 {
+        self.metrics
+            .get()
+            .get(i as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
     }
 
     /// Rejects every call until `reset`.
@@ -366,49 +516,62 @@ impl WasmBreaker {
         self.breaker.reset();
     }
 
-    /// The decision state as [`SNAPSHOT_LEN`] bytes.
-    pub fn snapshot(&self) -> Uint8Array {
-        let bytes = self.breaker.snapshot();
-        let out = Uint8Array::new_with_length(SNAPSHOT_LEN as u32);
-        out.copy_from(&bytes);
-        out
+    /// Takes a snapshot of the decision state ([`SNAPSHOT_LEN`] bytes), for
+    /// [`snapshot_word`](Self::snapshot_word) to read.
+    pub fn take_snapshot(&self) {
+        self.snapshot.set(self.breaker.snapshot());
     }
 
-    /// Restores a snapshot. Returns `undefined`, or `[reason, message]` when
-    /// the core refuses the bytes (reason: `length`, `magic`, `version`,
-    /// `checksum`, `foreignConfig`, `invalid`), which change nothing then.
-    pub fn restore(&self, bytes: &Uint8Array) -> JsValue {
-        let len = bytes.length() as usize;
-        let result = if len == SNAPSHOT_LEN {
-            let mut buf = [0u8; SNAPSHOT_LEN];
-            bytes.copy_to(&mut buf);
-            self.breaker.restore(&buf)
-        } else {
-            Err(SnapshotError::Length(len))
-        };
-        match result {
-            Ok(()) => JsValue::UNDEFINED,
-            Err(e) => {
-                let reason = match e {
-                    SnapshotError::Length(_) => "length",
-                    SnapshotError::Magic => "magic",
-                    SnapshotError::Version(_) => "version",
-                    SnapshotError::Checksum => "checksum",
-                    SnapshotError::ForeignConfig => "foreignConfig",
-                    _ => "invalid",
-                };
-                let parts = Array::new();
-                parts.push(&reason.into());
-                parts.push(&e.to_string().into());
-                parts.into()
-            }
+    /// Bytes `4 i .. 4 i + 4` of the snapshot, little-endian: the
+    /// snapshot taken last, or the one being given with
+    /// [`set_snapshot_word`](Self::set_snapshot_word).
+    pub fn snapshot_word(&self, i: u32) -> u32 {
+        let b = self.snapshot.get();
+        let i = i as usize * 4;
+        match b.get(i..i + 4) {
+            Some(w) => u32::from_le_bytes([w[0], w[1], w[2], w[3]]),
+            None => 0,
         }
     }
-}
 
-/// The largest duration any duration option accepts (2^31 - 1 ms), for the
-/// JS-side `timeoutMs`.
-#[wasm_bindgen(js_name = maxDurationMs)]
-pub fn max_duration_ms() -> f64 {
-    MAX_DURATION_MS as f64
+    /// Sets bytes `4 i .. 4 i + 4` of the snapshot to restore, little-endian.
+    pub fn set_snapshot_word(&self, i: u32, word: u32) {
+        let mut b = self.snapshot.get();
+        let i = i as usize * 4;
+        if let Some(w) = b.get_mut(i..i + 4) {
+            w.copy_from_slice(&word.to_le_bytes());
+        }
+        self.snapshot.set(b);
+    }
+
+    /// Restores the snapshot given with
+    /// [`set_snapshot_word`](Self::set_snapshot_word); `len` is its length
+    /// in bytes as the user gave it. Returns [`RESTORED`] or why the core
+    /// refused it (`SNAPSHOT_*`), which then changed nothing.
+    pub fn restore(&self, len: u32) -> u32 {
+        let result = if len as usize == SNAPSHOT_LEN {
+            self.breaker.restore(&self.snapshot.get())
+        } else {
+            Err(SnapshotError::Length(len as usize))
+        };
+        match result {
+            Ok(()) => RESTORED,
+            Err(SnapshotError::Length(_)) => SNAPSHOT_LENGTH,
+            Err(SnapshotError::Magic) => SNAPSHOT_MAGIC,
+            Err(SnapshotError::Version(_)) => SNAPSHOT_VERSION,
+            Err(SnapshotError::Checksum) => SNAPSHOT_CHECKSUM,
+            Err(SnapshotError::ForeignConfig) => SNAPSHOT_FOREIGN_CONFIG,
+            Err(SnapshotError::Invalid(field)) => {
+                self.invalid_field.set(field);
+                SNAPSHOT_INVALID
+            }
+            Err(_) => SNAPSHOT_INVALID,
+        }
+    }
+
+    /// The field the last refused snapshot named, if it was
+    /// [`SNAPSHOT_INVALID`].
+    pub fn invalid_field(&self) -> String {
+        String::from(self.invalid_field.get())
+    }
 }
