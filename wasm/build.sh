@@ -48,6 +48,10 @@ if [[ ! -x test/node_modules/.bin/wasm-opt ]]; then
 fi
 
 # --- compile ----------------------------------------------------------------
+# Source paths end up in the .wasm (panic locations, never printed): make
+# them independent of the machine that builds.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+workspace="$(cd "$here/.." && pwd)"
 profile=wasm-release
 say "cargo build -p halfopen-wasm --target wasm32-unknown-unknown --profile $profile"
 cargo build --manifest-path "$manifest" -p halfopen-wasm \
@@ -57,7 +61,8 @@ cargo build --manifest-path "$manifest" -p halfopen-wasm \
     --config "profile.$profile.lto='fat'" \
     --config "profile.$profile.codegen-units=1" \
     --config "profile.$profile.debug=false" \
-    --config "profile.$profile.panic='abort'"
+    --config "profile.$profile.panic='abort'" \
+    --config "target.wasm32-unknown-unknown.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$workspace=/halfopen']"
 raw="$target_dir/wasm32-unknown-unknown/$profile/halfopen_wasm.wasm"
 
 bindgen_out="$target_dir/wasm-bindgen/halfopen"

@@ -100,7 +100,7 @@ vectors() {
 
 bindgen_tests() {
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-        cargo test --manifest-path "$here/Cargo.toml" -p halfopen-wasm --target wasm32-unknown-unknown
+        cargo test --manifest-path "$here/Cargo.toml" -p halfopen-wasm --target wasm32-unknown-unknown --features std
 }
 
 check "node: ESM and CommonJS" node_test node/

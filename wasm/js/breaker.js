@@ -512,7 +512,7 @@ export class CircuitBreaker {
         let bytes;
         if (ArrayBuffer.isView(snapshot)) {
             bytes = new Uint8Array(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
-        } else if (Object.prototype.toString.call(snapshot) === '[object ArrayBuffer]') {
+        } else if (/^\[object (Shared)?ArrayBuffer\]$/.test(Object.prototype.toString.call(snapshot))) {
             bytes = new Uint8Array(snapshot);
         } else {
             throw new TypeError(

@@ -258,7 +258,7 @@ export declare class CircuitBreaker<F = never> {
      * @throws {@link OptionError} for an invalid option.
      */
     static restore<F = never>(
-        snapshot: ArrayBuffer | ArrayBufferView | null | undefined,
+        snapshot: ArrayBufferLike | ArrayBufferView | null | undefined,
         options?: CircuitBreakerOptions<F>,
     ): CircuitBreaker<F>;
 

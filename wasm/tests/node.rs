@@ -1,15 +1,110 @@
-//! wasm-bindgen tests of the binding layer, run under Node:
-//! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-//! cargo test -p halfopen-wasm --target wasm32-unknown-unknown` (ci.sh does).
-//! A host `cargo test` compiles this file away.
+//! wasm-bindgen tests of the binding layer, run under Node by
+//! wasm-bindgen-test-runner (ci.sh does):
+//!
+//! ```text
+//! CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+//!     cargo test -p halfopen-wasm --target wasm32-unknown-unknown --features std
+//! ```
+//!
+//! A host `cargo test` compiles this file away. The breakers here have a
+//! "user clock" with no JS hooks registered, so their clock reads stand
+//! still at 0: the tests are deterministic.
 #![cfg(target_arch = "wasm32")]
 
-use halfopen_wasm::WasmBreaker;
+use halfopen_wasm::{
+    config_error, config_keys, WasmBreaker, CONFIG_ERROR_OUT_OF_RANGE, HALF_OPEN_PERMIT,
+    OUTCOME_FAILURE, OUTCOME_SUCCESS, REJECT_OPEN, RESTORED, SNAPSHOT_CHECKSUM,
+    SNAPSHOT_FOREIGN_CONFIG, SNAPSHOT_LENGTH,
+};
 use wasm_bindgen_test::wasm_bindgen_test;
 
+fn key(name: &str) -> u8 {
+    config_keys()
+        .split_terminator(',')
+        .position(|k| k == name)
+        .expect("a configuration key") as u8
+}
+
+fn breaker(pairs: &[(&str, f64)]) -> Option<WasmBreaker> {
+    let keys: Vec<u8> = pairs.iter().map(|(k, _)| key(k)).collect();
+    let values: Vec<f64> = pairs.iter().map(|(_, v)| *v).collect();
+    WasmBreaker::create(&keys, &values, 1.0, true)
+}
+
 #[wasm_bindgen_test]
-fn placeholder_counts_calls() {
-    let mut b = WasmBreaker::new();
-    assert_eq!(b.acquire(0.0), 1);
-    assert_eq!(b.acquire(0.0), 2);
+fn defaults_build() {
+    let b = breaker(&[]).expect("the defaults are valid");
+    assert_eq!(b.state(), 0);
+}
+
+#[wasm_bindgen_test]
+fn a_config_error_names_key_and_range() {
+    assert!(breaker(&[("openMs", 0.0)]).is_none());
+    assert_eq!(config_error(0), key("openMs") as f64);
+    assert_eq!(config_error(1), CONFIG_ERROR_OUT_OF_RANGE);
+    assert_eq!(config_error(2), 0.0);
+    assert_eq!(config_error(3), 1.0);
+    assert_eq!(config_error(4), 2_147_483_647.0);
+
+    assert!(breaker(&[
+        ("failureRate.percent", 50.0),
+        ("failureRate.window", 65.0),
+        ("failureRate.minimumCalls", 1.0)
+    ])
+    .is_none());
+    assert_eq!(config_error(0), key("failureRate.window") as f64);
+    assert_eq!((config_error(3), config_error(4)), (1.0, 64.0));
+}
+
+#[wasm_bindgen_test]
+fn trips_rejects_and_reports_metrics() {
+    let b = breaker(&[("consecutiveFailures", 2.0), ("openMs", 1000.0)]).unwrap();
+    for _ in 0..2 {
+        let t = b.acquire();
+        assert!(t >= 0 && t & HALF_OPEN_PERMIT == 0);
+        b.record(t, b.started_ms(), OUTCOME_FAILURE);
+    }
+    assert_eq!(b.state(), 1);
+    assert_eq!(b.acquire(), REJECT_OPEN);
+    assert_eq!(b.retry_after_ms(), 1000.0);
+    b.load_metrics();
+    let m: Vec<f64> = (0..13).map(|i| b.metric(i)).collect();
+    assert_eq!(&m[..8], &[1.0, 1.0, 0.0, 2.0, 0.0, 0.0, 1.0, 1.0]);
+    assert_eq!((m[8], m[9]), (0.0, 1000.0));
+    assert!(m[11].is_nan(), "no window for the consecutive policy");
+    b.reset();
+    let t = b.acquire();
+    b.record(t, 0.0, OUTCOME_SUCCESS);
+    assert_eq!(b.state(), 0);
+}
+
+#[wasm_bindgen_test]
+fn snapshot_words_round_trip() {
+    let pairs = [("consecutiveFailures", 1.0), ("openMs", 60_000.0)];
+    let a = breaker(&pairs).unwrap();
+    let t = a.acquire();
+    a.record(t, 0.0, OUTCOME_FAILURE);
+    a.take_snapshot();
+    let words: Vec<u32> = (0..10).map(|i| a.snapshot_word(i)).collect();
+
+    let b = breaker(&pairs).unwrap();
+    for (i, w) in words.iter().enumerate() {
+        b.set_snapshot_word(i as u32, *w);
+    }
+    assert_eq!(b.restore(40), RESTORED);
+    assert_eq!(b.state(), 1);
+
+    let c = breaker(&pairs).unwrap();
+    assert_eq!(c.restore(39), SNAPSHOT_LENGTH);
+    for (i, w) in words.iter().enumerate() {
+        c.set_snapshot_word(i as u32, if i == 2 { w ^ 1 } else { *w });
+    }
+    assert_eq!(c.restore(40), SNAPSHOT_CHECKSUM);
+    assert_eq!(c.state(), 0, "a refused snapshot changes nothing");
+
+    let d = breaker(&[("consecutiveFailures", 2.0)]).unwrap();
+    for (i, w) in words.iter().enumerate() {
+        d.set_snapshot_word(i as u32, *w);
+    }
+    assert_eq!(d.restore(40), SNAPSHOT_FOREIGN_CONFIG);
 }

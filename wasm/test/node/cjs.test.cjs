@@ -1,9 +1,34 @@
 'use strict';
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { CircuitBreaker } = require('halfopen');
+const { execFileSync } = require('node:child_process');
+const { CircuitBreaker, BrokenCircuitError } = require('halfopen');
 
 test('CommonJS require runs a breaker', async () => {
-    const b = new CircuitBreaker();
+    const b = new CircuitBreaker({ trip: { consecutiveFailures: 1 }, openMs: 60_000 });
     assert.equal(await b.execute(async () => 42), 42);
+    await assert.rejects(b.execute(async () => { throw new Error('down'); }), /down/);
+    await assert.rejects(b.execute(async () => 1), BrokenCircuitError);
+    assert.equal(b.state, 'open');
+});
+
+test('breakers are collected without free(): wasm memory stays flat', () => {
+    // In a process of its own, with the garbage collector at hand.
+    const script = `
+        const { CircuitBreaker } = require('halfopen');
+        // The module's linear memory, through the glue beside the entry.
+        const glue = require(require('node:path').join(require('node:path').dirname(require.resolve('halfopen')), 'halfopen.cjs'));
+        const memory = () => glue.initSync().memory.buffer.byteLength;
+        const make = () => { for (let i = 0; i < 20000; i++) new CircuitBreaker().tryAcquire().success(); };
+        const settle = () => new Promise((r) => setTimeout(r, 20));
+        (async () => {
+            make(); global.gc(); await settle(); global.gc();
+            const before = memory();
+            for (let i = 0; i < 5; i++) { make(); global.gc(); await settle(); }
+            global.gc(); await settle();
+            console.log(memory() - before);
+        })();
+    `;
+    const grown = Number(execFileSync(process.execPath, ['--expose-gc', '-e', script], { cwd: __dirname, encoding: 'utf8' }));
+    assert.ok(grown < 4 * 1024 * 1024, `wasm memory grew by ${grown} bytes over 100000 breakers`);
 });
