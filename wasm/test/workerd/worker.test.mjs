@@ -1,8 +1,14 @@
+// The example Worker (examples/worker) in workerd, through miniflare: real
+// requests, a flaky upstream played by miniflare's outbound service, and the
+// breaker's snapshot in a KV namespace persisted on disk, so that a second
+// Miniflare (new isolates, a new process of workerd) finds the breaker as the
+// first left it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { Miniflare } from 'miniflare';
 
@@ -14,8 +20,7 @@ const workerSrc = join(here, '..', '..', 'examples', 'worker', 'src', 'worker.js
 function packageModules() {
     const require = createRequire(join(root, 'x.js'));
     const pkgJson = require.resolve('halfopen/package.json');
-    const pkgDir = dirname(pkgJson);
-    const entry = join(pkgDir, JSON.parse(readFileSync(pkgJson, 'utf8')).exports['.'].workerd.default);
+    const entry = join(dirname(pkgJson), JSON.parse(readFileSync(pkgJson, 'utf8')).exports['.'].workerd.default);
     const seen = new Set();
     const modules = [];
     const visit = (file) => {
@@ -27,8 +32,8 @@ function packageModules() {
         }
         const code = readFileSync(file, 'utf8');
         modules.push({ type: 'ESModule', path: file, contents: code });
-        for (const m of code.matchAll(/^(?:import|export)\b[^'\n]*from '(\.[^']+)'|^import [^'\n]*'(\.[^']+)'/gm)) {
-            visit(join(dirname(file), m[1] ?? m[2]));
+        for (const m of code.matchAll(/^(?:import|export)\b[^\n]*?from ['"](\.[^'"]+)['"]/gm)) {
+            visit(join(dirname(file), m[1]));
         }
     };
     visit(entry);
@@ -37,25 +42,58 @@ function packageModules() {
     return modules;
 }
 
-test('worker protects a flaky upstream and keeps state in KV', async () => {
-    let upstreamCalls = 0;
-    const mf = new Miniflare({
-        modules: [{ type: 'ESModule', path: join(root, 'worker.js'), contents: readFileSync(workerSrc, 'utf8') }, ...packageModules()],
-        modulesRoot: root,
-        compatibilityDate: '2026-04-01',
-        kvNamespaces: ['BREAKERS'],
-        outboundService: (req) => {
-            upstreamCalls++;
-            return new Response('upstream ok', { status: 200 });
-        },
-    });
+test('the Worker protects a flaky upstream and keeps its breaker in KV across isolates', async () => {
+    const persist = mkdtempSync(join(tmpdir(), 'halfopen-kv-'));
+    const upstream = { healthy: true, calls: 0 };
+    const start = () =>
+        new Miniflare({
+            modules: [{ type: 'ESModule', path: join(root, 'worker.js'), contents: readFileSync(workerSrc, 'utf8') }, ...packageModules()],
+            modulesRoot: root,
+            compatibilityDate: '2026-04-01',
+            kvNamespaces: ['BREAKERS'],
+            kvPersist: persist,
+            bindings: { UPSTREAM_URL: 'https://upstream.example/data', OPEN_MS: '1000' },
+            outboundService: () => {
+                upstream.calls++;
+                return upstream.healthy ? new Response('fresh data') : new Response('down', { status: 503 });
+            },
+        });
+    const get = async (mf) => {
+        const res = await mf.dispatchFetch('http://localhost/');
+        return { status: res.status, breaker: res.headers.get('x-breaker'), retryAfter: res.headers.get('retry-after'), body: await res.text() };
+    };
+    let mf = start();
     try {
-        const r1 = await mf.dispatchFetch('http://localhost/');
-        assert.equal(await r1.text(), '200 1');
-        const r2 = await mf.dispatchFetch('http://localhost/');
-        assert.equal(await r2.text(), '200 2');
-        assert.equal(upstreamCalls, 2);
+        assert.deepEqual(await get(mf), { status: 200, breaker: 'closed', retryAfter: null, body: 'fresh data' });
+        upstream.healthy = false;
+        assert.equal((await get(mf)).status, 502);
+        assert.equal((await get(mf)).status, 502);
+        const third = await get(mf);
+        assert.deepEqual([third.status, third.breaker], [502, 'open']);
+        assert.equal(upstream.calls, 4);
+
+        const rejected = await get(mf);
+        assert.deepEqual([rejected.status, rejected.breaker, rejected.retryAfter], [503, 'open', '1']);
+        assert.equal(upstream.calls, 4, 'an open breaker does not call the upstream');
+        const stored = await (await mf.getKVNamespace('BREAKERS')).get('breaker:upstream', 'arrayBuffer');
+        assert.equal(stored.byteLength, 40);
+        await mf.dispose();
+
+        // New isolates in a new workerd: the breaker is still open.
+        mf = start();
+        assert.equal((await get(mf)).status, 503);
+        assert.equal(upstream.calls, 4);
+
+        // After openMs, one trial call finds the upstream healthy and closes it.
+        upstream.healthy = true;
+        await new Promise((r) => setTimeout(r, 1_100));
+        assert.deepEqual(await get(mf), { status: 200, breaker: 'closed', retryAfter: null, body: 'fresh data' });
+        assert.equal(upstream.calls, 5);
+        await mf.dispose();
+        mf = start();
+        assert.equal((await get(mf)).breaker, 'closed');
     } finally {
         await mf.dispose();
+        rmSync(persist, { recursive: true, force: true });
     }
 });
