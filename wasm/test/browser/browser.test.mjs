@@ -51,7 +51,11 @@ test('headless Chromium loads the ESM build and runs a breaker', async (t) => {
         const result = await page.evaluate(() => window.__result);
         assert.deepEqual(errors, []);
         assert.equal(result.ok, true, result.error);
-        assert.deepEqual(result.results, ['async', 'sync']);
+        assert.deepEqual(result.results, ['async', 'sync', 'down', 'down', 'rejected:open:1000', 'trial']);
+        assert.deepEqual(result.changes, ['closed->open', 'open->halfOpen', 'halfOpen->closed']);
+        assert.equal(result.state, 'closed');
+        assert.equal(result.snapshotLength, 40);
+        if (process.env.HALFOPEN_SCREENSHOT) await page.screenshot({ path: process.env.HALFOPEN_SCREENSHOT });
     } finally {
         await browser.close();
         server.close();
