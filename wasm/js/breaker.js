@@ -388,6 +388,17 @@ class CallContext {
     }
 }
 
+/**
+ * The context of a call that nothing can abandon (no timeout, no caller's
+ * signal): shared by all such calls, with a fresh signal, which never aborts,
+ * for each reading (so listeners added to one are collected with it).
+ */
+const CALM = Object.freeze({
+    get signal() {
+        return new AbortController().signal;
+    },
+});
+
 function isAbortSignal(value) {
     return (
         typeof value === 'object' &&
@@ -585,7 +596,7 @@ export class CircuitBreaker {
         const inner = this.#inner;
         let result;
         try {
-            result = fn(new CallContext());
+            result = fn(CALM);
         } catch (error) {
             inner.record(token, started, FAILURE);
             this.#hooks.reportFault();
