@@ -495,6 +495,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                     let epoch = next_epoch(w.epoch());
                     match self.cas(w, Word::half_open(epoch, 1, w.k())) {
                         Ok(()) => {
+                            self.begin_epoch(epoch, State::HalfOpen);
                             self.transition(State::Open, State::HalfOpen, epoch);
                             return Ok(PermitToken { epoch, started_ms });
                         }
@@ -724,6 +725,32 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         }
     }
 
+    /// Marks the side words as belonging to `epoch`, which just began in
+    /// state `to` (not open: an opening writes its time instead). Every epoch
+    /// leaves its tag on the time words, so a fresh open epoch never finds
+    /// matching tags left from 256 epochs earlier; entering closed also
+    /// clears the windows, so an idle breaker whose 14-bit epoch wraps never
+    /// finds an old window that looks current.
+    fn begin_epoch(&self, epoch: u16, to: State) {
+        self.tagged_init(&self.t1, epoch);
+        self.tagged_init(&self.t2, epoch);
+        if to == State::Closed {
+            self.window.clear_for(epoch);
+        }
+    }
+
+    /// Tags a side word with `epoch` (count 0) unless `epoch` is over or the
+    /// word already carries its tag (a trial success may have landed first).
+    fn tagged_init(&self, word: &AtomicU32, epoch: u16) {
+        let mut x = word.load(Acquire);
+        while x & !LOW24 != tag(epoch) && self.load().epoch() == epoch {
+            match word.compare_exchange_weak(x, tag(epoch), AcqRel, Acquire) {
+                Ok(_) => return,
+                Err(y) => x = y,
+            }
+        }
+    }
+
     /// The opening time of open word `w`, once its writer has written it.
     fn opened_at(&self, w: Word) -> Option<u64> {
         let a = self.t1.load(Acquire);
@@ -765,6 +792,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                 }
                 match self.cas(from, Word::closed(next, 0)) {
                     Ok(()) => {
+                        self.begin_epoch(next, State::Closed);
                         self.transition(State::HalfOpen, State::Closed, next);
                         return;
                     }
@@ -813,6 +841,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
             };
             match self.cas(w, word) {
                 Ok(()) => {
+                    self.begin_epoch(next, to);
                     if w.state() != to {
                         self.transition(w.state(), to, next);
                     }

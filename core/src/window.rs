@@ -205,6 +205,16 @@ impl Guard {
         }
     }
 
+    /// Runs `clear` and sets the tag to `epoch`'s with empty layout bits, if
+    /// the window can be owned now.
+    fn clear_for(&self, epoch: u16, clear: impl FnOnce()) {
+        if let Some(meta) = self.try_own() {
+            let _ = meta;
+            clear();
+            self.word.store(tag_of(epoch), Release);
+        }
+    }
+
     /// The tag of the data currently in the window (racy read, for metrics).
     pub(crate) fn meta(&self) -> u32 {
         self.word.load(Acquire) & !OWNED
@@ -219,6 +229,12 @@ pub trait WindowStore: Sized {
     #[doc(hidden)]
     #[cfg(loom)]
     fn empty() -> Self;
+    /// Empties the window for closed epoch `epoch`, unless a recorder owns
+    /// it (that recorder then finds the tag stale and empties it itself).
+    #[doc(hidden)]
+    fn clear_for(&self, epoch: u16) {
+        let _ = epoch;
+    }
     #[doc(hidden)]
     fn count(&self) -> Option<&CountWindow> {
         None
@@ -362,6 +378,12 @@ impl WindowStore for CountWindow {
     #[cfg(loom)]
     fn empty() -> Self {
         Self::new()
+    }
+    fn clear_for(&self, epoch: u16) {
+        self.guard.clear_for(epoch, || {
+            self.lo.store(0, Relaxed);
+            self.hi.store(0, Relaxed);
+        });
     }
     fn count(&self) -> Option<&CountWindow> {
         Some(self)
@@ -528,6 +550,10 @@ impl WindowStore for BucketWindow {
     fn empty() -> Self {
         Self::new()
     }
+    fn clear_for(&self, epoch: u16) {
+        // Without `HAS_LAST` the first recorder clears the buckets it uses.
+        self.guard.clear_for(epoch, || {});
+    }
     fn buckets(&self) -> Option<&BucketWindow> {
         Some(self)
     }
@@ -553,6 +579,10 @@ impl WindowStore for AnyWindow {
             count: CountWindow::new(),
             buckets: BucketWindow::new(),
         }
+    }
+    fn clear_for(&self, epoch: u16) {
+        self.count.clear_for(epoch);
+        self.buckets.clear_for(epoch);
     }
     fn count(&self) -> Option<&CountWindow> {
         Some(&self.count)
