@@ -218,7 +218,7 @@ static TWO_FAILURES: Config = config!(Config::consecutive_failures(2).open_ms(10
 /// allowed (its outcome counted) or rejected because the breaker is open.
 #[test]
 fn closed_trip_is_recorded_once() {
-    check("closed_trip_is_recorded_once", 2, || {
+    check("closed_trip_is_recorded_once", 3, || {
         set_now(1_000);
         let b = breaker(&TWO_FAILURES);
         let threads: Vec<_> = (0..3)
@@ -367,7 +367,7 @@ static ONE_TRIAL: Config = config!(Config::consecutive_failures(1).open_ms(100))
 /// are told the half-open slots are full.
 #[test]
 fn open_to_half_open_once() {
-    check("open_to_half_open_once", 2, || {
+    check("open_to_half_open_once", 3, || {
         set_now(0);
         let b = breaker(&ONE_TRIAL);
         trip(&b);
@@ -481,7 +481,7 @@ fn stale_outcome_racing_reset_changes_nothing() {
 /// permit of an epoch that ended changes nothing.
 #[test]
 fn isolate_and_reset_race_calls() {
-    check("isolate_and_reset_race_calls", 2, || {
+    check("isolate_and_reset_race_calls", 3, || {
         set_now(0);
         let b = breaker(&TRIP_ON_ONE);
         let b1 = b.clone();
@@ -594,7 +594,7 @@ fn time_words_race_a_reader() {
 /// never the overtaken writer's.
 #[test]
 fn overtaken_time_writer_never_overwrites() {
-    check("overtaken_time_writer_never_overwrites", 2, || {
+    check("overtaken_time_writer_never_overwrites", 3, || {
         set_now(0);
         let b = breaker(&TRIP_ON_ONE);
         let p = b.try_acquire().unwrap().into_token();
@@ -685,7 +685,7 @@ static RATE_60: Config<FailureRate> = config!(Config::failure_rate(60, 4, 2).ope
 /// the trip that `[S, F, F]` requires does not happen.
 #[test]
 fn window_two_failures_trip_once() {
-    check("window_two_failures_trip_once", 2, || {
+    check("window_two_failures_trip_once", 3, || {
         set_now(0);
         let b = breaker(&RATE_60);
         b.try_acquire().unwrap().success();
@@ -753,7 +753,7 @@ static RATE_ONE: Config<FailureRate> = config!(Config::failure_rate(100, 4, 1).o
 /// `[F]` at 100 %.
 #[test]
 fn window_trip_survives_a_stale_owner() {
-    check("window_trip_survives_a_stale_owner", 2, || {
+    check("window_trip_survives_a_stale_owner", 3, || {
         set_now(0);
         let b = breaker(&RATE_ONE);
         let p = b.try_acquire().unwrap().into_token();
@@ -785,7 +785,7 @@ static TIME_60: Config<TimeWindow> = config!(Config::time_window(60, 1_000, 4, 2
 /// failures at once; `[S, F, F]` trips, exactly once.
 #[test]
 fn time_window_two_failures_trip_once() {
-    check("time_window_two_failures_trip_once", 2, || {
+    check("time_window_two_failures_trip_once", 3, || {
         set_now(0);
         let b = breaker(&TIME_60);
         b.try_acquire().unwrap().success();
