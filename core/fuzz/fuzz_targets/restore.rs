@@ -35,6 +35,7 @@ fn configs() -> [Config<AnyPolicy>; 4] {
             ("failureRate.window", 8),
             ("failureRate.minimumCalls", 2),
             ("halfOpenMaxCalls", 3),
+            ("openMs", 1_000),
             ("backoff.factor", 2),
             ("backoff.maxOpenMs", 10_000),
         ]),
