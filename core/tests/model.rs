@@ -234,8 +234,15 @@ macro_rules! with_config {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MState {
     Closed,
-    Open { opened_at: u64, k: u64 },
-    HalfOpen { in_flight: u32, successes: u32, k: u64 },
+    Open {
+        opened_at: u64,
+        k: u64,
+    },
+    HalfOpen {
+        in_flight: u32,
+        successes: u32,
+        k: u64,
+    },
     Isolated,
 }
 
@@ -320,7 +327,11 @@ impl Model {
     }
 
     fn acquire(&mut self, now: u64) -> MAcquire {
-        let started = if self.cfg.slow_call_ms.is_some() { now } else { 0 };
+        let started = if self.cfg.slow_call_ms.is_some() {
+            now
+        } else {
+            0
+        };
         match self.state {
             MState::Closed => Ok((self.epoch, started)),
             MState::Isolated => {
@@ -480,7 +491,11 @@ impl Model {
                     slot.0 += 1;
                 }
                 self.buckets.counts.retain(|&i, _| i + n > cur);
-                let (s, f) = self.buckets.counts.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+                let (s, f) = self
+                    .buckets
+                    .counts
+                    .values()
+                    .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
                 failed && rate_trips(f, f + s, percent, minimum as u64)
             }
         }
@@ -647,14 +662,18 @@ fn trip_strategy() -> impl Strategy<Value = Trip> {
             })
     };
     let time = |max_buckets: u32, max_width: u32, max_minimum: u32| {
-        (1u32..=100, 1u32..=max_buckets, 1u32..=max_width, 1u32..=max_minimum).prop_map(
-            |(percent, buckets, width, minimum)| Trip::Time {
+        (
+            1u32..=100,
+            1u32..=max_buckets,
+            1u32..=max_width,
+            1u32..=max_minimum,
+        )
+            .prop_map(|(percent, buckets, width, minimum)| Trip::Time {
                 percent,
                 window_ms: buckets * width,
                 buckets,
                 minimum,
-            },
-        )
+            })
     };
     prop_oneof![
         6 => (1u32..=4).prop_map(Trip::Consecutive),
@@ -686,7 +705,10 @@ fn cfg_strategy() -> impl Strategy<Value = Cfg> {
         duration_strategy(),
         prop_oneof![6 => 1u32..=3, 1 => 1u32..=255],
         prop_oneof![6 => 1u32..=3, 1 => 1u32..=65_535],
-        prop::option::weighted(0.3, prop_oneof![3 => 1u32..=100, 1 => 1u32..=MAX_DURATION_MS]),
+        prop::option::weighted(
+            0.3,
+            prop_oneof![3 => 1u32..=100, 1 => 1u32..=MAX_DURATION_MS],
+        ),
         prop::option::weighted(0.4, (1u32..=16, 0u64..=(MAX_DURATION_MS as u64))),
         any::<bool>(),
     )
@@ -838,7 +860,8 @@ impl<'b, 'a, P: Policy> Run<'b, 'a, P> {
     }
 
     fn end(&mut self, slot: usize, outcome: Option<Outcome>) {
-        if let (Some(p), Some((epoch, started))) = (self.permits[slot].take(), self.held[slot].take())
+        if let (Some(p), Some((epoch, started))) =
+            (self.permits[slot].take(), self.held[slot].take())
         {
             match outcome {
                 Some(o) => p.record(o),
@@ -934,7 +957,13 @@ impl<'b, 'a, P: Policy> Run<'b, 'a, P> {
                 for t in [now.saturating_sub(ms), now.saturating_add(ms)] {
                     let (c, m) = (self.core.state_at(t), self.model.state_at(t));
                     if c != m {
-                        return Err(self.fail(i, op, &format!("state_at({t})"), c.to_string(), m.to_string()));
+                        return Err(self.fail(
+                            i,
+                            op,
+                            &format!("state_at({t})"),
+                            c.to_string(),
+                            m.to_string(),
+                        ));
                     }
                 }
             }
@@ -970,9 +999,7 @@ impl<'b, 'a, P: Policy> Run<'b, 'a, P> {
         let m = self.core.metrics();
         let t = &model.totals;
         let (opened_at, retry_at) = match model.state {
-            MState::Open { opened_at, k } => {
-                (Some(opened_at), Some(model.retry_at(opened_at, k)))
-            }
+            MState::Open { opened_at, k } => (Some(opened_at), Some(model.retry_at(opened_at, k))),
             _ => (None, None),
         };
         let run = match (model.state, model.cfg.trip) {
@@ -980,8 +1007,22 @@ impl<'b, 'a, P: Policy> Run<'b, 'a, P> {
             _ => 0,
         };
         let core = (
-            (m.successes, m.failures, m.slow_calls, m.ignored, m.rejected, m.transitions),
-            (m.state, m.epoch, m.opened_at, m.retry_at, m.failure_run as u64, m.window),
+            (
+                m.successes,
+                m.failures,
+                m.slow_calls,
+                m.ignored,
+                m.rejected,
+                m.transitions,
+            ),
+            (
+                m.state,
+                m.epoch,
+                m.opened_at,
+                m.retry_at,
+                m.failure_run as u64,
+                m.window,
+            ),
             m.totals_kept,
         );
         let expected = (
@@ -1021,7 +1062,10 @@ impl<'b, 'a, P: Policy> Run<'b, 'a, P> {
 fn run_case<P: Policy>(config: &Config<P>, case: &Case) -> Result<(), TestCaseError> {
     let clock = MockClock::new(case.start);
     let first = Breaker::with_observer(config, &clock, Counters::new());
-    let split = case.restore_at.unwrap_or(case.ops.len()).min(case.ops.len());
+    let split = case
+        .restore_at
+        .unwrap_or(case.ops.len())
+        .min(case.ops.len());
     let mut run = Run::new(&first, &clock, Model::new(case.cfg), case);
     run.compare(0, Op::State(0))?;
     run.ops(0..split)?;
@@ -1099,7 +1143,9 @@ fn after_ops(cfg: &Cfg, start: u64, ops: &[Op]) -> [u8; SNAPSHOT_LEN] {
 }
 
 fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    })
 }
 
 proptest! {
@@ -1287,6 +1333,7 @@ proptest! {
 /// idle breaker the old window comes back: `metrics().window` shows the old
 /// outcomes and the next failure trips on them.
 #[test]
+#[cfg_attr(miri, ignore = "sequential, and 16384 resets are slow under Miri")]
 fn window_is_cleared_after_an_epoch_wrap() {
     let config = Config::failure_rate(60, 4, 2).build().unwrap();
     let clock = MockClock::new(0);
@@ -1298,14 +1345,23 @@ fn window_is_cleared_after_an_epoch_wrap() {
         b.reset();
     }
     assert_eq!(b.epoch(), 0, "the epoch wrapped");
-    assert_eq!(b.metrics().window, Some((0, 0)), "reset did not clear the window");
+    assert_eq!(
+        b.metrics().window,
+        Some((0, 0)),
+        "reset did not clear the window"
+    );
     // [F] is below minimumCalls; with the old window back it is [S, F, F].
     b.try_acquire().unwrap().failure();
-    assert_eq!(b.state(), State::Closed, "one failure after a reset tripped");
+    assert_eq!(
+        b.state(),
+        State::Closed,
+        "one failure after a reset tripped"
+    );
 }
 
-/// The same for the time window.
+/// The same for the time window (CORE BUG while it fails, as above).
 #[test]
+#[cfg_attr(miri, ignore = "sequential, and 16384 resets are slow under Miri")]
 fn time_window_is_cleared_after_an_epoch_wrap() {
     let config = Config::time_window(60, 1_000, 4, 2).build().unwrap();
     let clock = MockClock::new(0);
@@ -1316,7 +1372,11 @@ fn time_window_is_cleared_after_an_epoch_wrap() {
     for _ in 0..16_384 {
         b.reset();
     }
-    assert_eq!(b.metrics().window, Some((0, 0)), "reset did not clear the window");
+    assert_eq!(
+        b.metrics().window,
+        Some((0, 0)),
+        "reset did not clear the window"
+    );
     b.try_acquire().unwrap().failure();
     assert_eq!(b.state(), State::Closed);
 }

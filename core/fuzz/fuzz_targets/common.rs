@@ -84,7 +84,8 @@ impl<'a> Input<'a> {
             0 | 1 => now.wrapping_add(self.byte() as u64 * 7),
             2 => now.saturating_sub(self.byte() as u64 * 13),
             3 => {
-                let base = [1u64 << 24, 1 << 32, 1 << 48, 1 << 59, u64::MAX - 300][self.byte() as usize % 5];
+                let base = [1u64 << 24, 1 << 32, 1 << 48, 1 << 59, u64::MAX - 300]
+                    [self.byte() as usize % 5];
                 base.wrapping_add(self.byte() as u64)
             }
             4 => now.saturating_add((self.byte() as u64) << (self.byte() % 64)),
@@ -125,7 +126,11 @@ pub fn config(input: &mut Input) -> Option<Config<AnyPolicy>> {
         match builder.set(key, value) {
             Ok(b) => builder = b,
             Err(e) => {
-                assert_eq!(e.kind(), ConfigErrorKind::UnknownKey, "set({key:?}) refused");
+                assert_eq!(
+                    e.kind(),
+                    ConfigErrorKind::UnknownKey,
+                    "set({key:?}) refused"
+                );
                 assert!(!KEYS[..14].contains(&key), "a real key was refused: {key}");
                 let _ = e.to_string();
             }
@@ -140,7 +145,11 @@ pub fn config(input: &mut Input) -> Option<Config<AnyPolicy>> {
             let text = e.to_string();
             match e.kind() {
                 ConfigErrorKind::Conflict => assert_eq!(e.key(), "trip"),
-                _ => assert!(KEYS[..14].contains(&e.key()), "error names {:?}: {text}", e.key()),
+                _ => assert!(
+                    KEYS[..14].contains(&e.key()),
+                    "error names {:?}: {text}",
+                    e.key()
+                ),
             }
             None
         }
@@ -197,7 +206,13 @@ fn outcome(b: u8) -> Outcome {
 
 /// Runs up to `max_ops` operations read from `input`; panics on any broken
 /// invariant.
-pub fn run_ops(b: &Core<'_>, clock: &MockClock, config: &Config<AnyPolicy>, input: &mut Input, max_ops: usize) {
+pub fn run_ops(
+    b: &Core<'_>,
+    clock: &MockClock,
+    config: &Config<AnyPolicy>,
+    input: &mut Input,
+    max_ops: usize,
+) {
     let mut permits: [Option<Permit<'_, '_, &MockClock, AnyPolicy, Counters>>; 4] =
         [None, None, None, None];
     let mut tally = Tally::default();
@@ -291,7 +306,9 @@ pub fn run_ops(b: &Core<'_>, clock: &MockClock, config: &Config<AnyPolicy>, inpu
                 // Snapshot, restore into a fresh breaker: the same state.
                 let bytes = b.snapshot();
                 let fresh = Breaker::with_observer(config, clock, Counters::new());
-                fresh.restore(&bytes).expect("a breaker's own snapshot is refused");
+                fresh
+                    .restore(&bytes)
+                    .expect("a breaker's own snapshot is refused");
                 assert_eq!(fresh.snapshot(), bytes);
                 assert_eq!(fresh.epoch(), b.epoch());
                 assert_eq!(fresh.state_at(now), b.state_at(now));
@@ -299,7 +316,11 @@ pub fn run_ops(b: &Core<'_>, clock: &MockClock, config: &Config<AnyPolicy>, inpu
             14 => match b.try_acquire_token() {
                 Ok(t) => {
                     tally.outcomes += 1;
-                    let o = if input.byte() % 2 == 0 { Outcome::Success } else { Outcome::Failure };
+                    let o = if input.byte() % 2 == 0 {
+                        Outcome::Success
+                    } else {
+                        Outcome::Failure
+                    };
                     b.record_token(t, o);
                 }
                 Err(r) => {
@@ -333,14 +354,20 @@ fn check_rejection(b: &Core<'_>, reason: RejectReason, retry: Option<u64>) {
 fn check_metrics(b: &Core<'_>, tally: &Tally, config: &Config<AnyPolicy>) {
     let m = b.metrics();
     assert!(m.epoch < 1 << 14);
-    assert_eq!(m.successes.wrapping_add(m.failures), tally.outcomes, "outcomes counted");
+    assert_eq!(
+        m.successes.wrapping_add(m.failures),
+        tally.outcomes,
+        "outcomes counted"
+    );
     assert_eq!(m.ignored, tally.ignored);
     assert_eq!(m.rejected, tally.rejected);
     assert!(m.slow_calls <= m.failures);
     match (m.opened_at, m.retry_at) {
         (Some(o), Some(r)) => {
             assert!(r >= o && r - o >= config.open_ms() as u64);
-            assert!(r - o <= config.backoff().map_or(config.open_ms(), |b| b.1) as u64 || r == u64::MAX);
+            assert!(
+                r - o <= config.backoff().map_or(config.open_ms(), |b| b.1) as u64 || r == u64::MAX
+            );
         }
         (None, None) => {}
         other => panic!("openedAt and retryAt disagree: {other:?}"),

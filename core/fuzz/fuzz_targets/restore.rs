@@ -13,9 +13,9 @@ mod common;
 use common::Input;
 
 fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes
-        .iter()
-        .fold(0x811c_9dc5u32, |h, &b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// A few configurations, one per policy and with backoff, slow calls and
@@ -29,7 +29,11 @@ fn configs() -> [Config<AnyPolicy>; 4] {
             .unwrap()
     };
     [
-        key(&[("consecutiveFailures", 3), ("openMs", 100), ("successThreshold", 2)]),
+        key(&[
+            ("consecutiveFailures", 3),
+            ("openMs", 100),
+            ("successThreshold", 2),
+        ]),
         key(&[
             ("failureRate.percent", 50),
             ("failureRate.window", 8),
@@ -87,10 +91,18 @@ fuzz_target!(|data: &[u8]| {
     match breaker.restore(&bytes) {
         Err(e) => {
             let _ = e.to_string();
-            assert_eq!(breaker.snapshot(), before, "a refused restore changed the breaker");
+            assert_eq!(
+                breaker.snapshot(),
+                before,
+                "a refused restore changed the breaker"
+            );
         }
         Ok(()) => {
-            assert_eq!(&breaker.snapshot()[..], &bytes[..], "restored state snapshots differently");
+            assert_eq!(
+                &breaker.snapshot()[..],
+                &bytes[..],
+                "restored state snapshots differently"
+            );
             common::run_ops(&breaker, &clock, config, &mut input, 64);
         }
     }
