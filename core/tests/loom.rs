@@ -622,6 +622,42 @@ fn overtaken_time_writer_never_overwrites() {
     });
 }
 
+/// A snapshot taken while another thread trips: it restores into a fresh
+/// breaker as closed (taken before the trip) or open, with `openedAt` the
+/// trip's time or, if the time words were not written yet, the snapshotting
+/// thread's clock (later: the open period is never shortened).
+#[test]
+fn snapshot_during_a_trip() {
+    check("snapshot_during_a_trip", 3, || {
+        set_now(0);
+        let b = breaker(&TRIP_ON_ONE);
+        let p = b.try_acquire().unwrap().into_token();
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || {
+            set_now(1_000);
+            b1.record_token(p, Outcome::Failure)
+        });
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            set_now(1_005);
+            let bytes = b2.snapshot();
+            let fresh = Breaker::new(&TRIP_ON_ONE, ThreadClock);
+            fresh.restore(&bytes).expect("a snapshot taken during a trip is refused");
+            let m = fresh.metrics();
+            match fresh.state_at(0) {
+                State::Closed => assert_eq!(fresh.epoch(), 0),
+                State::Open => {
+                    assert_eq!(fresh.epoch(), 1);
+                    assert!(matches!(m.opened_at, Some(1_000 | 1_005)), "{:?}", m.opened_at);
+                }
+                s => panic!("restored as {s}"),
+            }
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+    });
+}
+
 /// CORE BUG (time-word tags are 8 bits, epochs 14): a breaker that opened at
 /// epoch 1 and was then reset 255 times opens again at epoch 257, whose tag
 /// equals epoch 1's. Between the tripping thread's state CAS and its
