@@ -73,8 +73,8 @@ wasm-bindgen --target web --out-name halfopen --out-dir "$bindgen_out" \
 
 rm -rf dist
 mkdir -p dist
-say "wasm-opt -Oz"
-test/node_modules/.bin/wasm-opt -Oz "$bindgen_out/halfopen_bg.wasm" -o dist/halfopen_bg.wasm
+say "wasm-opt -Oz --strip-target-features"
+test/node_modules/.bin/wasm-opt -Oz --strip-target-features "$bindgen_out/halfopen_bg.wasm" -o dist/halfopen_bg.wasm
 node scripts/assemble.mjs "$bindgen_out" dist >&2
 
 # --- pack -------------------------------------------------------------------

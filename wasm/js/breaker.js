@@ -10,7 +10,7 @@
 // It is written once, as an ES module; scripts/assemble.mjs derives the
 // CommonJS copy. The wasm module is initialised by the entry that imports this
 // file (node.cjs, workerd.js, browser.js) before any breaker is built.
-import { WasmBreaker, configError, configKeys, maxDurationMs } from './halfopen.js';
+import { WasmBreaker, configError, configInput, configKeysByte, maxDurationMs } from './halfopen.js';
 import { registerHooks } from './hooks.js';
 
 /** State codes of the wasm module, in order. */
@@ -216,13 +216,18 @@ function parseOptions(options) {
             throw optionError(TypeError, key, `unknown option ${key}; the options are ${ALL_KEYS.join(', ')}`);
         }
     }
-    return { keys: Uint8Array.from(keys), values: Float64Array.from(values), bad, js };
+    return { keys, values, bad, js };
 }
 
 /** The core's configuration keys, by index (read from the wasm module once). */
 let coreKeys;
 function loadKeys() {
-    return (coreKeys ??= configKeys().split(',').slice(0, -1));
+    if (coreKeys === undefined) {
+        let list = '';
+        for (let i = 0, b; (b = configKeysByte(i)) !== 0; i++) list += String.fromCharCode(b);
+        coreKeys = list.split(',').slice(0, -1);
+    }
+    return coreKeys;
 }
 function keyIndex(path) {
     const i = loadKeys().indexOf(path);
@@ -280,7 +285,9 @@ function snapshotMessage(reason, bytes, inner) {
         case 'foreignConfig':
             return 'snapshot was taken from a breaker with another configuration';
         default:
-            return `snapshot field ${inner.invalid_field()} holds an impossible value`;
+            let field = '';
+            for (let i = 0, b; (b = inner.invalid_field_byte(i)) !== 0; i++) field += String.fromCharCode(b);
+            return `snapshot field ${field} holds an impossible value`;
     }
 }
 
@@ -503,7 +510,8 @@ export class CircuitBreaker {
     constructor(options) {
         const { keys, values, bad, js } = parseOptions(options);
         const id = nextId++;
-        const inner = WasmBreaker.create(keys, values, id, js.clock !== undefined);
+        for (let i = 0; i < keys.length; i++) configInput(i, keys[i], values[i]);
+        const inner = WasmBreaker.create(keys.length, id, js.clock !== undefined);
         if (inner === undefined) throw configErrorFromCore(bad);
         this.#inner = inner;
         this.#hooks = new Hooks(js.clock);

@@ -49,7 +49,6 @@
 extern crate alloc;
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use core::cell::Cell;
 use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
@@ -98,7 +97,7 @@ pub const OUTCOME_FAILURE: u32 = 1;
 pub const OUTCOME_IGNORE: u32 = 2;
 
 /// The configuration keys of the core (`ConfigBuilder::set` paths), each
-/// followed by a comma. The JS layer reads the list once ([`config_keys`])
+/// followed by a comma. The JS layer reads the list once ([`config_keys_byte`])
 /// and passes keys by their index in it. (One string rather than an array of
 /// strings, and searched with a plain loop: the smallest code and data.)
 const CONFIG_KEYS: &str = "consecutiveFailures,\
@@ -125,7 +124,9 @@ fn config_key(i: u8) -> &'static str {
     config_key_list().nth(i as usize).unwrap_or("")
 }
 
-/// The index of `key` in [`CONFIG_KEYS`], or -1 (`trip`, or none).
+/// The index of `key` in [`CONFIG_KEYS`], or -1 (`trip`, or none). Not
+/// inlined: one copy of the search loop, not one per caller.
+#[inline(never)]
 fn key_index(key: &str) -> f64 {
     config_key_list()
         .position(|k| k == key)
@@ -186,6 +187,30 @@ fn store_config_error(e: &ConfigError, key: &str) {
     }
 }
 
+/// Configuration entries for the next [`WasmBreaker::create`] (one thread:
+/// see `runtime`): key index, value bits. Passed entry by entry, as numbers,
+/// so that no array crosses (and no array glue is linked).
+static CONFIG_INPUT: [(AtomicU64, AtomicU64); CONFIG_INPUT_LEN] =
+    [const { (AtomicU64::new(0), AtomicU64::new(0)) }; CONFIG_INPUT_LEN];
+
+/// How many configuration entries [`config_input`] holds: more than there
+/// are keys.
+pub const CONFIG_INPUT_LEN: usize = 16;
+
+/// Sets configuration entry `i` for the next [`WasmBreaker::create`]: `key`,
+/// an index into [`config_keys_byte`]'s list (`openMs`,
+/// `failureRate.window`, `backoff.maxOpenMs`, ...), and its value (a safe
+/// integer; the JS layer passes -2^53 for a value it found ill-typed, to
+/// learn the key's range from the core's error). Entries past
+/// [`CONFIG_INPUT_LEN`] are dropped.
+#[wasm_bindgen(js_name = configInput)]
+pub fn config_input(i: u32, key: u32, value: f64) {
+    if let Some((k, v)) = CONFIG_INPUT.get(i as usize) {
+        k.store(key as u64, Relaxed);
+        v.store(value.to_bits(), Relaxed);
+    }
+}
+
 /// Value `i` of the last configuration error: key index (-1 for `trip`),
 /// kind (`CONFIG_ERROR_*`), value, min, max, `of` key index, divisor.
 #[wasm_bindgen(js_name = configError)]
@@ -195,11 +220,12 @@ pub fn config_error(i: u32) -> f64 {
         .map_or(f64::NAN, |v| f64::from_bits(v.load(Relaxed)))
 }
 
-/// The configuration keys, each followed by a comma, in the order whose
-/// indices [`WasmBreaker::new`] takes.
-#[wasm_bindgen(js_name = configKeys)]
-pub fn config_keys() -> String {
-    String::from(CONFIG_KEYS)
+/// Byte `i` of the configuration keys, each followed by a comma, in the
+/// order whose indices [`WasmBreaker::create`] takes; 0 past the end. (Read
+/// byte by byte: returning a `String` would add its glue to the `.wasm`.)
+#[wasm_bindgen(js_name = configKeysByte)]
+pub fn config_keys_byte(i: u32) -> u32 {
+    CONFIG_KEYS.as_bytes().get(i as usize).map_or(0, |&b| b as u32)
 }
 
 /// The largest duration any duration option accepts (2^31 - 1 ms), for the
@@ -350,25 +376,23 @@ pub const SNAPSHOT_CHECKSUM: u32 = 4;
 /// See [`RESTORED`]: taken from a breaker with another configuration.
 pub const SNAPSHOT_FOREIGN_CONFIG: u32 = 5;
 /// See [`RESTORED`]: a field holds an impossible value
-/// ([`WasmBreaker::invalid_field`] names it).
+/// ([`WasmBreaker::invalid_field_byte`] names it).
 pub const SNAPSHOT_INVALID: u32 = 6;
 
 #[wasm_bindgen]
 impl WasmBreaker {
-    /// Builds a breaker from configuration keys (indices into
-    /// [`config_keys`]: `openMs`, `failureRate.window`, `backoff.maxOpenMs`,
-    /// ...) and their values (safe integers; the JS layer passes -2^53 for a
-    /// value it found ill-typed, to learn the key's range from the core's
-    /// error), validated by the core. `undefined` if the core refuses them:
-    /// [`config_error`] then tells why.
+    /// Builds a breaker from the first `n` configuration entries given with
+    /// [`config_input`], validated by the core. `undefined` if the core
+    /// refuses them: [`config_error`] then tells why.
     ///
     /// `id` is the breaker's id in `js/hooks.js`, through which the core
     /// reports changes of state and, if `user_clock`, reads the time
     /// (otherwise `Date.now()`).
-    pub fn create(keys: &[u8], values: &[f64], id: f64, user_clock: bool) -> Option<WasmBreaker> {
+    pub fn create(n: u32, id: f64, user_clock: bool) -> Option<WasmBreaker> {
         let mut builder = Config::builder();
-        for (&key, &value) in keys.iter().zip(values.iter()) {
-            let key = config_key(key);
+        for (key, value) in CONFIG_INPUT.iter().take(n as usize) {
+            let key = config_key(key.load(Relaxed) as u8);
+            let value = f64::from_bits(value.load(Relaxed));
             builder = match builder.set(key, value as i64) {
                 Ok(b) => b,
                 Err(e) => {
@@ -569,9 +593,13 @@ impl WasmBreaker {
         }
     }
 
-    /// The field the last refused snapshot named, if it was
-    /// [`SNAPSHOT_INVALID`].
-    pub fn invalid_field(&self) -> String {
-        String::from(self.invalid_field.get())
+    /// Byte `i` of the field the last refused snapshot named, if it was
+    /// [`SNAPSHOT_INVALID`]; 0 past the end.
+    pub fn invalid_field_byte(&self, i: u32) -> u32 {
+        self.invalid_field
+            .get()
+            .as_bytes()
+            .get(i as usize)
+            .map_or(0, |&b| b as u32)
     }
 }

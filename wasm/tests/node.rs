@@ -12,23 +12,28 @@
 #![cfg(target_arch = "wasm32")]
 
 use halfopen_wasm::{
-    config_error, config_keys, WasmBreaker, CONFIG_ERROR_OUT_OF_RANGE, HALF_OPEN_PERMIT,
+    config_error, config_input, config_keys_byte, WasmBreaker, CONFIG_ERROR_OUT_OF_RANGE, HALF_OPEN_PERMIT,
     OUTCOME_FAILURE, OUTCOME_SUCCESS, REJECT_OPEN, RESTORED, SNAPSHOT_CHECKSUM,
     SNAPSHOT_FOREIGN_CONFIG, SNAPSHOT_LENGTH,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
-fn key(name: &str) -> u8 {
-    config_keys()
-        .split_terminator(',')
+fn key(name: &str) -> u32 {
+    let list: String = (0..)
+        .map(config_keys_byte)
+        .take_while(|&b| b != 0)
+        .map(|b| b as u8 as char)
+        .collect();
+    list.split_terminator(',')
         .position(|k| k == name)
-        .expect("a configuration key") as u8
+        .expect("a configuration key") as u32
 }
 
 fn breaker(pairs: &[(&str, f64)]) -> Option<WasmBreaker> {
-    let keys: Vec<u8> = pairs.iter().map(|(k, _)| key(k)).collect();
-    let values: Vec<f64> = pairs.iter().map(|(_, v)| *v).collect();
-    WasmBreaker::create(&keys, &values, 1.0, true)
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        config_input(i as u32, key(k), *v);
+    }
+    WasmBreaker::create(pairs.len() as u32, 1.0, true)
 }
 
 #[wasm_bindgen_test]
