@@ -440,8 +440,8 @@ impl WasmBreaker {
                 self.started.set(token.started_ms());
                 let epoch = token.epoch();
                 // A permit was just granted, so the state is closed or
-                // half-open, which `state_at` reports without a clock.
-                if self.breaker.epoch() == epoch && self.breaker.state_at(0) == State::HalfOpen {
+                // half-open: `state()` reads no clock for either.
+                if self.breaker.epoch() == epoch && self.breaker.state() == State::HalfOpen {
                     epoch as i32 | HALF_OPEN_PERMIT
                 } else {
                     epoch as i32
