@@ -32,3 +32,26 @@ test('breakers are collected without free(): wasm memory stays flat', () => {
     const grown = Number(execFileSync(process.execPath, ['--expose-gc', '-e', script], { cwd: __dirname, encoding: 'utf8' }));
     assert.ok(grown < 4 * 1024 * 1024, `wasm memory grew by ${grown} bytes over 100000 breakers`);
 });
+
+test('a half-open permit lost to the garbage collector frees its trial slot', () => {
+    const script = `
+        const { CircuitBreaker } = require('halfopen');
+        let now = 0;
+        const b = new CircuitBreaker({ trip: { consecutiveFailures: 1 }, openMs: 10, clock: () => now });
+        b.tryAcquire().failure();
+        now = 10;
+        (() => { b.tryAcquire(); })(); // a trial permit, dropped without an outcome
+        const full = b.tryAcquire() === undefined;
+        (async () => {
+            for (let i = 0; i < 20 && b.metrics().state === 'halfOpen'; i++) {
+                global.gc();
+                await new Promise((r) => setTimeout(r, 10));
+                const p = b.tryAcquire();
+                if (p) { p.success(); break; }
+            }
+            console.log(JSON.stringify({ full, state: b.state }));
+        })();
+    `;
+    const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { cwd: __dirname, encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out), { full: true, state: 'closed' });
+});
