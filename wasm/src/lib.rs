@@ -225,7 +225,10 @@ pub fn config_error(i: u32) -> f64 {
 /// byte by byte: returning a `String` would add its glue to the `.wasm`.)
 #[wasm_bindgen(js_name = configKeysByte)]
 pub fn config_keys_byte(i: u32) -> u32 {
-    CONFIG_KEYS.as_bytes().get(i as usize).map_or(0, |&b| b as u32)
+    CONFIG_KEYS
+        .as_bytes()
+        .get(i as usize)
+        .map_or(0, |&b| b as u32)
 }
 
 /// The largest duration any duration option accepts (2^31 - 1 ms), for the

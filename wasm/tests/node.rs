@@ -12,8 +12,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use halfopen_wasm::{
-    config_error, config_input, config_keys_byte, WasmBreaker, CONFIG_ERROR_OUT_OF_RANGE, HALF_OPEN_PERMIT,
-    OUTCOME_FAILURE, OUTCOME_SUCCESS, REJECT_OPEN, RESTORED, SNAPSHOT_CHECKSUM,
+    config_error, config_input, config_keys_byte, WasmBreaker, CONFIG_ERROR_OUT_OF_RANGE,
+    HALF_OPEN_PERMIT, OUTCOME_FAILURE, OUTCOME_SUCCESS, REJECT_OPEN, RESTORED, SNAPSHOT_CHECKSUM,
     SNAPSHOT_FOREIGN_CONFIG, SNAPSHOT_LENGTH,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
