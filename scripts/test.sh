@@ -63,17 +63,14 @@ suite "toolchain (rustup targets, clippy, rustfmt)" toolchain
 suite "cargo fmt --check" cargo fmt --all -- --check
 suite "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets \
   --features halfopen/std,halfopen/embassy-time -- -D warnings
-suite "core tests (unit, behaviour, doc, embassy mock driver)" \
+suite "core tests (unit, behaviour, property tests vs the sequential model, zero allocation, doc, embassy mock driver)" \
   cargo test -q -p halfopen --features std,embassy-time
 suite "conformance runner tests" cargo test -q -p halfopen-conformance
 suite "conformance vectors on the host" vectors
 suite "core builds on five targets" cross
 suite "rustdoc without warnings" env RUSTDOCFLAGS="-D warnings" \
   cargo doc -q -p halfopen --no-deps --features std,embassy-time
-if [[ -f core/scripts/proofs.sh ]]; then
-  suite "loom model checks" bash core/scripts/proofs.sh loom
-  suite "property tests against the sequential model" bash core/scripts/proofs.sh proptest
-fi
+suite "loom model checks" bash core/scripts/proofs.sh loom
 suite "npm package (Node ESM/CJS, types, vectors, workerd, Chromium)" bash wasm/ci.sh
 suite "firmware in QEMU (Cortex-M4 and Cortex-M0)" bash embedded-example/ci.sh
 
