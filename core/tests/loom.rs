@@ -28,8 +28,8 @@
 //!   transition, each transition leaves the state the previous one entered.
 //!
 //! A model whose doc says CORE BUG checks a property the core did not have
-//! when the model was written; its doc gives the interleaving and the cause.
-//! One whose name starts with `core_bug_` exists only to reproduce a defect.
+//! when the model was written; its doc gives the interleaving and the cause,
+//! and it fails until the core is fixed.
 #![cfg(loom)]
 
 use std::cell::Cell;
@@ -182,21 +182,21 @@ fn check_with<F: Fn() + Sync + Send + 'static>(
     max_branches: usize,
     f: F,
 ) {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(bound);
     }
     builder.max_branches = builder.max_branches.max(max_branches);
     let start = Instant::now();
-    let before = RUNS.load(Relaxed);
+    let runs = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
     builder.check(move || {
-        RUNS.fetch_add(1, Relaxed);
+        counter.fetch_add(1, Relaxed);
         f()
     });
     eprintln!(
         "loom model {name}: {} executions, preemption bound {:?}, {:.1?}",
-        RUNS.load(Relaxed) - before,
+        runs.load(Relaxed),
         builder.preemption_bound,
         start.elapsed()
     );
@@ -642,13 +642,19 @@ fn snapshot_during_a_trip() {
             set_now(1_005);
             let bytes = b2.snapshot();
             let fresh = Breaker::new(&TRIP_ON_ONE, ThreadClock);
-            fresh.restore(&bytes).expect("a snapshot taken during a trip is refused");
+            fresh
+                .restore(&bytes)
+                .expect("a snapshot taken during a trip is refused");
             let m = fresh.metrics();
             match fresh.state_at(0) {
                 State::Closed => assert_eq!(fresh.epoch(), 0),
                 State::Open => {
                     assert_eq!(fresh.epoch(), 1);
-                    assert!(matches!(m.opened_at, Some(1_000 | 1_005)), "{:?}", m.opened_at);
+                    assert!(
+                        matches!(m.opened_at, Some(1_000 | 1_005)),
+                        "{:?}",
+                        m.opened_at
+                    );
                 }
                 s => panic!("restored as {s}"),
             }
@@ -658,51 +664,46 @@ fn snapshot_during_a_trip() {
     });
 }
 
-/// CORE BUG (time-word tags are 8 bits, epochs 14): a breaker that opened at
+/// Time-word tags are 8 bits of a 14-bit epoch: a breaker that opened at
 /// epoch 1 and was then reset 255 times opens again at epoch 257, whose tag
 /// equals epoch 1's. Between the tripping thread's state CAS and its
-/// time-word writes, a reader takes the old time words for the new epoch's,
-/// computes `retryAt` from the first trip's `openedAt`, and gets a trial
-/// permit 50 ms into a 100 ms open period. Expected: rejected (retry hint
-/// 50 or 100) or allowed in the closed epoch before the trip.
+/// time-word writes, a reader must not take epoch 1's time words for epoch
+/// 257's (it would compute `retryAt` from the first trip and get a trial
+/// permit 50 ms into a 100 ms open period). Found by this model; fixed by
+/// tagging the time words at every transition.
 #[test]
-fn core_bug_time_word_tag_wraps_after_256_epochs() {
-    check_with(
-        "core_bug_time_word_tag_wraps_after_256_epochs",
-        2,
-        20_000,
-        || {
-            set_now(0);
-            let b = breaker(&TRIP_ON_ONE);
-            trip(&b); // epoch 1, openedAt 0
-            for _ in 0..255 {
-                b.reset();
+fn time_word_tags_survive_256_epochs() {
+    check_with("time_word_tags_survive_256_epochs", 3, 20_000, || {
+        set_now(0);
+        let b = breaker(&TRIP_ON_ONE);
+        trip(&b); // epoch 1, openedAt 0
+        for _ in 0..255 {
+            b.reset();
+        }
+        assert_eq!(b.epoch(), 256);
+        b.observer().clear();
+        let p = b.try_acquire().unwrap().into_token();
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || {
+            set_now(1_000_000);
+            b1.record_token(p, Outcome::Failure) // opens epoch 257
+        });
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            set_now(1_000_050);
+            match b2.try_acquire() {
+                Ok(p) => assert_eq!(
+                    p.epoch(),
+                    256,
+                    "trial permit 50 ms into a 100 ms open period (openedAt read as {:?})",
+                    b2.metrics().opened_at
+                ),
+                Err(r) => assert_eq!(r.reason(), RejectReason::Open),
             }
-            assert_eq!(b.epoch(), 256);
-            b.observer().clear();
-            let p = b.try_acquire().unwrap().into_token();
-            let b1 = b.clone();
-            let t1 = thread::spawn(move || {
-                set_now(1_000_000);
-                b1.record_token(p, Outcome::Failure) // opens epoch 257
-            });
-            let b2 = b.clone();
-            let t2 = thread::spawn(move || {
-                set_now(1_000_050);
-                match b2.try_acquire() {
-                    Ok(p) => assert_eq!(
-                        p.epoch(),
-                        256,
-                        "trial permit 50 ms into a 100 ms open period (openedAt read as {:?})",
-                        b2.metrics().opened_at
-                    ),
-                    Err(r) => assert_eq!(r.reason(), RejectReason::Open),
-                }
-            });
-            t1.join().unwrap();
-            t2.join().unwrap();
-        },
-    );
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+    });
 }
 
 // ------------------------------------------------------------ windows
@@ -811,6 +812,50 @@ fn window_trip_survives_a_stale_owner() {
             b.metrics().window,
             b.epoch()
         );
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+static RATE_TWO: Config<FailureRate> = config!(Config::failure_rate(100, 4, 2).open_ms(100));
+
+/// `reset()` races a thread that takes two permits and fails both. If both
+/// permits are of the new closed epoch, both failures count in its window
+/// (`[F, F]` at 100 %, minimumCalls 2) and the breaker trips; the reset's
+/// clearing of the windows must not erase an outcome of the epoch it began.
+///
+/// CORE BUG while it fails: `begin_epoch` clears the window *after* the
+/// state CAS. The other thread can acquire in the new epoch and record its
+/// first failure (window `[F]`, tagged with the new epoch) before the
+/// resetting thread's `clear_for` runs, which then erases it; and a failure
+/// deposited into the backlog while `clear_for` owns the window is never
+/// drained (`clear_for` releases without looking at the backlog). Seen:
+/// closed, window `(0, 0)` after two failures of the new epoch.
+#[test]
+fn window_reset_keeps_the_new_epochs_outcomes() {
+    check("window_reset_keeps_the_new_epochs_outcomes", 3, || {
+        set_now(0);
+        let b = breaker(&RATE_TWO);
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || b1.reset());
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            let p1 = b2.try_acquire().unwrap();
+            let p2 = b2.try_acquire().unwrap();
+            let epochs = (p1.epoch(), p2.epoch());
+            p1.failure();
+            p2.failure();
+            epochs
+        });
+        t1.join().unwrap();
+        let epochs = t2.join().unwrap();
+        if epochs == (1, 1) {
+            assert_eq!(
+                raw_state(&b),
+                State::Open,
+                "two failures of the new epoch did not trip; window {:?}",
+                b.metrics().window
+            );
+        }
         check_chain(&b, State::Closed, 0);
     });
 }

@@ -1326,12 +1326,10 @@ proptest! {
 
 /// A window filled in one closed epoch, then 2^14 resets with no outcome:
 /// the epoch has wrapped to the same value, and the window tag (the whole
-/// 14-bit epoch) matches again.
-///
-/// CORE BUG while it fails: BEHAVIOR.md says entering `closed` clears the
-/// windows; after exactly 16384 resets (or 8192 isolate/reset pairs) of an
-/// idle breaker the old window comes back: `metrics().window` shows the old
-/// outcomes and the next failure trips on them.
+/// 14-bit epoch) matches again. BEHAVIOR.md says entering `closed` clears the
+/// windows, so the old outcomes must not come back (they did, before the
+/// core cleared windows on entering closed: `metrics().window` showed them
+/// and the next failure tripped on them).
 #[test]
 #[cfg_attr(miri, ignore = "sequential, and 16384 resets are slow under Miri")]
 fn window_is_cleared_after_an_epoch_wrap() {
@@ -1359,7 +1357,7 @@ fn window_is_cleared_after_an_epoch_wrap() {
     );
 }
 
-/// The same for the time window (CORE BUG while it fails, as above).
+/// The same for the time window.
 #[test]
 #[cfg_attr(miri, ignore = "sequential, and 16384 resets are slow under Miri")]
 fn time_window_is_cleared_after_an_epoch_wrap() {
