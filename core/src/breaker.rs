@@ -535,7 +535,9 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     fn finish(&self, epoch: u16, started_ms: u64, outcome: Option<Outcome>) {
         if outcome == Some(Outcome::Success) && self.config.slow_call_ms == 0 {
             self.observer.on_success();
-            let w = self.load();
+            // Relaxed: the fast path reads nothing the word could publish; the
+            // slow path's compare-and-swaps order what they change.
+            let w = Word(self.word.load(Relaxed));
             // The steady state of the consecutive policy: a closed success
             // with no failure run to reset writes nothing.
             if w.0 == Word::closed(epoch, 0).0
@@ -979,6 +981,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
 
     /// Runs `f` if the breaker allows it; an `Err` counts as a failure, an
     /// `Ok` as a success.
+    #[inline]
     pub fn call<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, CallError<E>> {
         self.call_classified(f, |r| match r {
             Ok(_) => Outcome::Success,
@@ -1007,6 +1010,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     /// assert!(not_found.is_err());
     /// assert_eq!(breaker.state(), State::Closed);
     /// ```
+    #[inline]
     pub fn call_classified<T, E>(
         &self,
         f: impl FnOnce() -> Result<T, E>,
@@ -1022,6 +1026,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     /// failure. No executor is assumed. If the returned future is dropped
     /// before it completes, the permit is dropped: its half-open slot is freed
     /// and nothing is counted.
+    #[inline]
     pub async fn call_async<T, E, F>(&self, future: F) -> Result<T, CallError<E>>
     where
         F: Future<Output = Result<T, E>>,
@@ -1035,6 +1040,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
 
     /// [`call_async`](Self::call_async) with a classifier, as in
     /// [`call_classified`](Self::call_classified).
+    #[inline]
     pub async fn call_async_classified<T, E, F>(
         &self,
         future: F,

@@ -111,6 +111,7 @@ impl MockClock {
     }
 
     /// The current reading (the same as [`Clock::now_ms`]).
+    #[inline]
     pub fn get(&self) -> u64 {
         loop {
             let before = self.seq.load(SeqCst);

@@ -173,8 +173,16 @@ impl Guard {
         current: &dyn Fn() -> Option<u16>,
         apply: &mut dyn FnMut(&mut u32, bool, u32, u32) -> bool,
     ) -> Option<u16> {
-        let b_s = self.successes.swap(0, Acquire);
-        let b_f = self.failures.swap(0, Acquire);
+        // Usually empty: look before paying for a read-modify-write.
+        let take = |w: &AtomicU32| {
+            if w.load(Relaxed) == 0 {
+                0
+            } else {
+                w.swap(0, Acquire)
+            }
+        };
+        let b_s = take(&self.successes);
+        let b_f = take(&self.failures);
         let cur = current()?;
         let tag = tag_of(cur);
         let reset = *meta & TAG_MASK != tag;
