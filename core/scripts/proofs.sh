@@ -7,7 +7,7 @@
 #   core/scripts/proofs.sh fuzz SECONDS    each cargo-fuzz target for SECONDS (core/fuzz)
 #   core/scripts/proofs.sh all [SECONDS]   all of the above (fuzz only if SECONDS is given)
 #
-# loom and proptest are what CI runs (about 1.5 minutes together, warm, on
+# loom and proptest are what CI runs (about 2 minutes together, warm, on
 # two cores). Environment:
 #
 #   LOOM_MAX_PREEMPTIONS  overrides every loom model's own bound (2 or 3)
