@@ -484,8 +484,15 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                     let t = *now.get_or_insert_with(|| self.now());
                     let duration = self.config.open_duration_ms(w.k() as u32) as u64;
                     let Some(opened) = self.opened_at(w) else {
-                        // The opening caller has not written the time yet:
-                        // the open period has only just begun.
+                        // Either `w` is stale (a later epoch has tagged the
+                        // time words already: look again), or the opening
+                        // caller has not written the time yet and the open
+                        // period has only just begun.
+                        let x = self.load();
+                        if x != w {
+                            w = x;
+                            continue;
+                        }
                         return Err(self.reject(RejectReason::Open, Some(duration)));
                     };
                     let retry_at = opened.saturating_add(duration);
@@ -495,7 +502,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                     let epoch = next_epoch(w.epoch());
                     match self.cas(w, Word::half_open(epoch, 1, w.k())) {
                         Ok(()) => {
-                            self.begin_epoch(epoch, State::HalfOpen);
+                            self.begin_epoch(epoch);
                             self.transition(State::Open, State::HalfOpen, epoch);
                             return Ok(PermitToken { epoch, started_ms });
                         }
@@ -727,18 +734,14 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         }
     }
 
-    /// Marks the side words as belonging to `epoch`, which just began in
-    /// state `to` (not open: an opening writes its time instead). Every epoch
-    /// leaves its tag on the time words, so a fresh open epoch never finds
-    /// matching tags left from 256 epochs earlier; entering closed also
-    /// clears the windows, so an idle breaker whose 14-bit epoch wraps never
-    /// finds an old window that looks current.
-    fn begin_epoch(&self, epoch: u16, to: State) {
+    /// Marks the side words as belonging to `epoch`, which just began (not
+    /// open: an opening writes its time instead). Every epoch leaves its tag
+    /// on the time words, so a fresh open epoch never finds matching tags left
+    /// from 256 epochs earlier. (Windows are handled before the transition
+    /// into closed, by `clear_for`.)
+    fn begin_epoch(&self, epoch: u16) {
         self.tagged_init(&self.t1, epoch);
         self.tagged_init(&self.t2, epoch);
-        if to == State::Closed {
-            self.window.clear_for(epoch);
-        }
     }
 
     /// Tags a side word with `epoch` (count 0) unless `epoch` is over or the
@@ -792,9 +795,10 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                 if from.epoch() != epoch {
                     return;
                 }
+                self.window.clear_for(next);
                 match self.cas(from, Word::closed(next, 0)) {
                     Ok(()) => {
-                        self.begin_epoch(next, State::Closed);
+                        self.begin_epoch(next);
                         self.transition(State::HalfOpen, State::Closed, next);
                         return;
                     }
@@ -841,9 +845,12 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
             } else {
                 Word::isolated(next)
             };
+            if to == State::Closed {
+                self.window.clear_for(next);
+            }
             match self.cas(w, word) {
                 Ok(()) => {
-                    self.begin_epoch(next, to);
+                    self.begin_epoch(next);
                     if w.state() != to {
                         self.transition(w.state(), to, next);
                     }

@@ -12,10 +12,10 @@
 //! without.
 
 #[cfg(not(loom))]
-pub(crate) use portable_atomic::{AtomicU32, Ordering};
+pub(crate) use portable_atomic::{fence, AtomicU32, Ordering};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicU32, Ordering};
 
 /// A new atomic, as a `const` expression where the platform allows it.
 ///

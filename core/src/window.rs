@@ -26,7 +26,7 @@
 //! earlier epoch are never applied.
 
 use crate::policy::{rate_trips, FailureRate, TimeWindow};
-use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
+use crate::sync::{atomic_u32, const_fn, fence, AtomicU32, Ordering::*};
 
 const OWNED: u32 = 1 << 31;
 /// The window's tag: the whole epoch.
@@ -109,7 +109,14 @@ impl Guard {
         }
     }
 
+    /// Whether the backlog holds outcomes. The fence pairs with the one a
+    /// depositor runs between its deposit and its `try_own`: of an owner that
+    /// releases and then looks at the backlog, and a depositor that deposits
+    /// and then looks at the owner bit, at least one sees the other's write
+    /// (without them both may miss, and an outcome would wait in the backlog
+    /// for the next recorder).
     fn backlog_pending(&self) -> bool {
+        fence(SeqCst);
         self.successes.load(Relaxed) & COUNT_MASK != 0
             || self.failures.load(Relaxed) & COUNT_MASK != 0
     }
@@ -133,10 +140,11 @@ impl Guard {
                 if let (Some(e), f) = own {
                     self.deposit(e, f, current);
                     own.0 = None;
-                    // The owner may have released before the deposit landed.
+                    fence(SeqCst); // see `backlog_pending`
+                                   // The owner may have released before the deposit landed.
                     if let Some(m) = self.try_own() {
                         let t = self.drain(m, None, current, apply);
-                        trip = trip.or(t);
+                        trip = t.or(trip);
                         if self.backlog_pending() {
                             continue;
                         }
@@ -145,7 +153,7 @@ impl Guard {
                 return trip;
             };
             let t = self.drain_owned(&mut meta, own.0.take().map(|e| (e, own.1)), current, apply);
-            trip = trip.or(t);
+            trip = t.or(trip);
             self.word.store(meta & !OWNED, Release);
             if !self.backlog_pending() {
                 return trip;
@@ -213,13 +221,16 @@ impl Guard {
         }
     }
 
-    /// Runs `clear` and sets the tag to `epoch`'s with empty layout bits, if
-    /// the window can be owned now.
+    /// If the window can be owned now and its tag reads `epoch`: runs `clear`
+    /// and re-tags it with the epoch before, with empty layout bits.
     fn clear_for(&self, epoch: u16, clear: impl FnOnce()) {
         if let Some(meta) = self.try_own() {
-            let _ = meta;
-            clear();
-            self.word.store(tag_of(epoch), Release);
+            if meta & TAG_MASK == tag_of(epoch) {
+                clear();
+                self.word.store(tag_of(epoch.wrapping_sub(1)), Release);
+            } else {
+                self.word.store(meta, Release);
+            }
         }
     }
 
@@ -237,8 +248,10 @@ pub trait WindowStore: Sized {
     #[doc(hidden)]
     #[cfg(loom)]
     fn empty() -> Self;
-    /// Empties the window for closed epoch `epoch`, unless a recorder owns
-    /// it (that recorder then finds the tag stale and empties it itself).
+    /// Called before a transition into closed epoch `epoch`: if the window's
+    /// tag already reads `epoch` (the 14-bit epoch has wrapped on an idle
+    /// breaker), empty it and tag it as older, so the new epoch starts empty.
+    /// Outcomes of the new epoch cannot exist yet, so none is erased.
     #[doc(hidden)]
     fn clear_for(&self, epoch: u16) {
         let _ = epoch;
