@@ -27,9 +27,8 @@
 //!   the initial state to the final one: each epoch has at most one
 //!   transition, each transition leaves the state the previous one entered.
 //!
-//! A model whose doc says CORE BUG checks a property the core did not have
-//! when the model was written; its doc gives the interleaving and the cause,
-//! and it fails until the core is fixed.
+//! A model whose doc says "Regression" found a core bug when it was written;
+//! its doc gives the interleaving and the cause, and it keeps the fix honest.
 #![cfg(loom)]
 
 use std::cell::Cell;
@@ -513,7 +512,7 @@ fn isolate_and_reset_race_calls() {
 /// time. If the second loaded the state word while it was still open, it
 /// must not take the half-open trial count for "time not written yet".
 ///
-/// CORE BUG while it fails: `acquire` treats any tag mismatch as "pending"
+/// Regression: this model found a core bug, since fixed. The bug was: `acquire` treats any tag mismatch as "pending"
 /// and rejects with reason `open` and the full open duration as its hint,
 /// although the breaker has moved on to half-open (a slot is free). Found by
 /// the model above as well; this one is its smallest form.
@@ -714,7 +713,7 @@ static RATE_60: Config<FailureRate> = config!(Config::failure_rate(60, 4, 2).ope
 /// 50 % (no trip), `[S, F, F]` is 67 % (trip). Whoever owns the window,
 /// both failures are applied and the breaker trips exactly once.
 ///
-/// CORE BUG while it fails: the owner releases the window and then checks the
+/// Regression: this model found a core bug, since fixed. The bug was: the owner releases the window and then checks the
 /// backlog with a relaxed load; the other thread deposits its failure and
 /// then checks the owner bit with a relaxed load. Neither is ordered before
 /// the other (the store-buffering shape), so each can miss the other's write:
@@ -780,7 +779,7 @@ fn window_loses_no_outcome() {
 
 static RATE_ONE: Config<FailureRate> = config!(Config::failure_rate(100, 4, 1).open_ms(100));
 
-/// CORE BUG while it fails: one failure trips (100 %, minimumCalls 1).
+/// Regression: this model found a core bug, since fixed. The bug was: one failure trips (100 %, minimumCalls 1).
 /// Thread 1 records the failure of a permit of epoch 0; thread 2 resets
 /// (epoch 1), acquires and fails. Whatever the order, the last failure
 /// trips. But if thread 1 owns the window when thread 2's failure goes to the
@@ -823,7 +822,7 @@ static RATE_TWO: Config<FailureRate> = config!(Config::failure_rate(100, 4, 2).o
 /// (`[F, F]` at 100 %, minimumCalls 2) and the breaker trips; the reset's
 /// clearing of the windows must not erase an outcome of the epoch it began.
 ///
-/// CORE BUG while it fails: `begin_epoch` clears the window *after* the
+/// Regression: this model found a core bug, since fixed. The bug was: `begin_epoch` clears the window *after* the
 /// state CAS. The other thread can acquire in the new epoch and record its
 /// first failure (window `[F]`, tagged with the new epoch) before the
 /// resetting thread's `clear_for` runs, which then erases it; and a failure
