@@ -240,11 +240,17 @@ pub struct PermitToken {
 }
 
 impl PermitToken {
+    /// The `started_ms` of a permit whose call is not timed (no
+    /// `slowCallMs`): recording its success needs no clock and no look at
+    /// the configuration.
+    pub const NOT_TIMED: u64 = u64::MAX;
+
     /// The epoch the permit belongs to.
     pub const fn epoch(&self) -> u16 {
         self.epoch
     }
-    /// The clock reading at acquire, if slow-call detection is on (else 0).
+    /// The clock reading at acquire if slow-call detection is on, else
+    /// [`PermitToken::NOT_TIMED`].
     pub const fn started_ms(&self) -> u64 {
         self.started_ms
     }
@@ -440,7 +446,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         if w.state() == State::Closed && self.config.slow_call_ms == 0 {
             return Ok(PermitToken {
                 epoch: w.epoch(),
-                started_ms: 0,
+                started_ms: PermitToken::NOT_TIMED,
             });
         }
         self.acquire_slow(w)
@@ -454,7 +460,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
             now = Some(t);
             t
         } else {
-            0
+            PermitToken::NOT_TIMED
         };
         loop {
             match w.state() {
@@ -540,7 +546,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
 
     #[inline(always)]
     fn finish(&self, epoch: u16, started_ms: u64, outcome: Option<Outcome>) {
-        if outcome == Some(Outcome::Success) && self.config.slow_call_ms == 0 {
+        if outcome == Some(Outcome::Success) && started_ms == PermitToken::NOT_TIMED {
             self.observer.on_success();
             // Relaxed: the fast path reads nothing the word could publish; the
             // slow path's compare-and-swaps order what they change.
