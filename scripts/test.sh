@@ -71,6 +71,7 @@ suite "core builds on five targets" cross
 suite "rustdoc without warnings" env RUSTDOCFLAGS="-D warnings" \
   cargo doc -q -p halfopen --no-deps --features std,embassy-time
 suite "loom model checks" bash core/scripts/proofs.sh loom
+suite "thumbv7em flash a breaker adds (budget 2 KiB) and no fallback lock" bash core/probe/measure.sh
 suite "npm package (Node ESM/CJS, types, vectors, workerd, Chromium)" bash wasm/ci.sh
 suite "firmware in QEMU (Cortex-M4 and Cortex-M0)" bash embedded-example/ci.sh
 
