@@ -721,16 +721,24 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     }
 
     fn write_time(&self, epoch: u16, t: u64) {
-        self.tagged_store(&self.t1, epoch, tag(epoch) | (t as u32 & LOW24));
-        self.tagged_store(&self.t2, epoch, tag(epoch) | ((t >> 24) as u32 & LOW24));
+        self.tagged_write(&self.t1, epoch, tag(epoch) | (t as u32 & LOW24), false);
+        self.tagged_write(
+            &self.t2,
+            epoch,
+            tag(epoch) | ((t >> 24) as u32 & LOW24),
+            false,
+        );
     }
 
-    /// Stores `value` in a time word while `epoch` is current; an overtaken
-    /// writer gives up instead of overwriting a newer epoch's value.
-    fn tagged_store(&self, word: &AtomicU32, epoch: u16, value: u32) {
+    /// Writes `value` (which carries `epoch`'s tag) into a side word while
+    /// `epoch` is current: an overtaken writer gives up instead of
+    /// overwriting a newer epoch's value. With `keep_tagged`, a word that
+    /// already carries the tag is left alone (a trial success may have
+    /// landed first).
+    fn tagged_write(&self, word: &AtomicU32, epoch: u16, value: u32, keep_tagged: bool) {
         let mut x = word.load(Acquire);
         loop {
-            if self.load().epoch() != epoch {
+            if self.load().epoch() != epoch || (keep_tagged && x & !LOW24 == tag(epoch)) {
                 return;
             }
             match word.compare_exchange_weak(x, value, AcqRel, Acquire) {
@@ -746,20 +754,8 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     /// from 256 epochs earlier. (Windows are handled before the transition
     /// into closed, by `clear_for`.)
     fn begin_epoch(&self, epoch: u16) {
-        self.tagged_init(&self.t1, epoch);
-        self.tagged_init(&self.t2, epoch);
-    }
-
-    /// Tags a side word with `epoch` (count 0) unless `epoch` is over or the
-    /// word already carries its tag (a trial success may have landed first).
-    fn tagged_init(&self, word: &AtomicU32, epoch: u16) {
-        let mut x = word.load(Acquire);
-        while x & !LOW24 != tag(epoch) && self.load().epoch() == epoch {
-            match word.compare_exchange_weak(x, tag(epoch), AcqRel, Acquire) {
-                Ok(_) => return,
-                Err(y) => x = y,
-            }
-        }
+        self.tagged_write(&self.t1, epoch, tag(epoch), true);
+        self.tagged_write(&self.t2, epoch, tag(epoch), true);
     }
 
     /// The opening time of open word `w`, once its writer has written it.

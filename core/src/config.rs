@@ -511,7 +511,6 @@ impl<P> Config<P> {
 
     /// The open period after `k` half-open re-trips:
     /// `min(openMs * factor^k, maxOpenMs)`, without overflow for any `k`.
-    #[inline]
     pub const fn open_duration_ms(&self, k: u32) -> u32 {
         if self.backoff_factor <= 1 {
             return self.open_ms;
