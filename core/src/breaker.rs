@@ -36,7 +36,7 @@ use crate::observer::{Observer, Totals, Transition};
 use crate::policy::{ConsecutiveFailures, Kind, Policy};
 use crate::state::{next_epoch, Health, State, Word, K_MAX, TIME_LIMIT};
 use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
-use crate::window::WindowStore;
+use crate::window::{empty_window, WindowStore};
 
 const TAG_SHIFT: u32 = 24;
 const LOW24: u32 = (1 << 24) - 1;
@@ -355,32 +355,19 @@ impl<'a, C: Clock, P: Policy> Breaker<'a, C, P, ()> {
 }
 
 impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
-    /// A breaker that reports to `observer` ([`Counters`](crate::Counters)
-    /// for metrics, [`OnTransition`](crate::OnTransition) for a listener).
-    #[cfg(not(loom))]
-    pub const fn with_observer(config: &'a Config<P>, clock: C, observer: O) -> Self {
-        Self {
-            config,
-            clock,
-            observer,
-            word: atomic_u32!(0),
-            t1: atomic_u32!(0),
-            t2: atomic_u32!(0),
-            window: <P::Window as WindowStore>::EMPTY,
-        }
-    }
-
-    /// A breaker that reports to `observer`.
-    #[cfg(loom)]
-    pub fn with_observer(config: &'a Config<P>, clock: C, observer: O) -> Self {
-        Self {
-            config,
-            clock,
-            observer,
-            word: atomic_u32!(0),
-            t1: atomic_u32!(0),
-            t2: atomic_u32!(0),
-            window: <P::Window as WindowStore>::empty(),
+    const_fn! {
+        /// A breaker that reports to `observer` ([`Counters`](crate::Counters)
+        /// for metrics, [`OnTransition`](crate::OnTransition) for a listener).
+        pub fn with_observer(config: &'a Config<P>, clock: C, observer: O) -> Self {
+            Self {
+                config,
+                clock,
+                observer,
+                word: atomic_u32!(0),
+                t1: atomic_u32!(0),
+                t2: atomic_u32!(0),
+                window: empty_window(),
+            }
         }
     }
 

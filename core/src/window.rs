@@ -266,6 +266,18 @@ pub trait WindowStore: Sized {
     }
 }
 
+/// An empty window of type `W`, in a `const` context where atomics allow it.
+#[cfg(not(loom))]
+pub(crate) const fn empty_window<W: WindowStore>() -> W {
+    W::EMPTY
+}
+
+/// An empty window of type `W` (loom's atomics cannot be built in `const`).
+#[cfg(loom)]
+pub(crate) fn empty_window<W: WindowStore>() -> W {
+    W::empty()
+}
+
 /// No storage: the consecutive-failure run lives in the state word.
 #[derive(Debug)]
 #[doc(hidden)]
