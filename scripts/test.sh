@@ -38,6 +38,10 @@ toolchain() {
   done
   rustup component list --installed | grep -q '^clippy' || rustup component add clippy || return 1
   rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt || return 1
+  # Section sizes and symbols of the firmware images (the size probe, the firmware).
+  if ! command -v arm-none-eabi-size >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils-arm-none-eabi || return 1
+  fi
 }
 
 # The core on every target: lock-free where there is CAS, a critical section
