@@ -1,8 +1,8 @@
 //! A flaky downstream behind a breaker, on the real clock.
 //!
-//! The downstream goes through four phases: healthy, an outage (every call
-//! fails), a slow period (calls succeed but take longer than the slow-call
-//! threshold), healthy again. The demo calls it every 25 ms for four seconds
+//! The downstream goes through five phases: healthy, an outage (every call
+//! fails), healthy, a slow period (calls succeed but take longer than the
+//! slow-call threshold), healthy again. The demo calls it every 25 ms for four seconds
 //! and prints a timeline of calls, rejections and transitions, then the
 //! metrics.
 //!
@@ -25,8 +25,9 @@ enum Phase {
 fn phase(t: u64) -> Phase {
     match t {
         0..700 => Phase::Healthy,
-        700..1_700 => Phase::Outage,
-        1_700..2_500 => Phase::Slow,
+        700..1_300 => Phase::Outage,
+        1_300..2_000 => Phase::Healthy,
+        2_000..2_800 => Phase::Slow,
         _ => Phase::Healthy,
     }
 }
@@ -113,7 +114,7 @@ fn main() {
         "  breaker: trips after 3 failures in a row, open 300 ms (x2 per failed trial, up to 1200 ms),"
     );
     println!("           calls of 40 ms or more count as failures, 2 trial successes close it");
-    println!("  downstream: healthy, outage at 0.7 s, slow at 1.7 s, healthy at 2.5 s\n");
+    println!("  downstream: healthy, outage at 0.7 s, healthy at 1.3 s, slow at 2.0 s, healthy at 2.8 s\n");
 
     let mut timeline = Timeline {
         kind: String::new(),
@@ -137,15 +138,15 @@ fn main() {
             Err(e) => format!("error: {e}"),
         };
         timeline.event(t, kind);
+        let retry_at = breaker.metrics().retry_at;
         for tr in transitions.lock().unwrap().drain(..) {
-            let retry = breaker
-                .metrics()
-                .retry_at
-                .map(|at| format!(" (retry at {:.3}s)", (at - start) as f64 / 1000.0));
-            timeline.note(
-                now(),
-                &format!("==> {} -> {}{}", tr.from, tr.to, retry.unwrap_or_default()),
-            );
+            let retry = match (tr.to, retry_at) {
+                (halfopen::State::Open, Some(at)) => {
+                    format!(" (retry at {:.3}s)", (at - start) as f64 / 1000.0)
+                }
+                _ => String::new(),
+            };
+            timeline.note(now(), &format!("==> {} -> {}{}", tr.from, tr.to, retry));
         }
         sleep(Duration::from_millis(25));
     }
