@@ -35,7 +35,13 @@ impl<T, const N: usize> Default for Channel<T, N> {
 
 impl<T, const N: usize> Channel<T, N> {
     pub const fn new() -> Self {
-        Self { inner: Mutex::new(RefCell::new(Inner { queue: Deque::new(), rx: None, tx: None })) }
+        Self {
+            inner: Mutex::new(RefCell::new(Inner {
+                queue: Deque::new(),
+                rx: None,
+                tx: None,
+            })),
+        }
     }
 
     /// Queues `value` unless the channel is full (then gives it back).

@@ -32,6 +32,10 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 // SAFETY: cortex-m-rt requires the HardFault handler to be an `unsafe fn`; it
 // only reads the stacked frame it is handed and never returns.
 unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
-    defmt::error!("HardFault at pc={=u32:#010x} lr={=u32:#010x}", frame.pc(), frame.lr());
+    defmt::error!(
+        "HardFault at pc={=u32:#010x} lr={=u32:#010x}",
+        frame.pc(),
+        frame.lr()
+    );
     exit(EXIT_HARDFAULT)
 }

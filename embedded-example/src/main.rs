@@ -54,19 +54,26 @@ type LinkBreaker = Breaker<'static, Uptime, ConsecutiveFailures, Observers>;
 
 /// Three failed reads in a row open the sensor breaker for 180 ms, doubled
 /// at each failed trial (up to 720 ms). Checked at compile time.
-static SENSOR_CONFIG: Config = config!(Config::consecutive_failures(3).open_ms(180).backoff(2, 720));
+static SENSOR_CONFIG: Config =
+    config!(Config::consecutive_failures(3).open_ms(180).backoff(2, 720));
 /// Two failed sends (timeouts) in a row open the uplink breaker for 300 ms.
 static UPLINK_CONFIG: Config = config!(Config::consecutive_failures(2).open_ms(300));
 
 static SENSOR: LinkBreaker = Breaker::with_observer(
     &SENSOR_CONFIG,
     Uptime,
-    (Counters::new(), OnTransition(on_sensor_transition as fn(Transition))),
+    (
+        Counters::new(),
+        OnTransition(on_sensor_transition as fn(Transition)),
+    ),
 );
 static UPLINK: LinkBreaker = Breaker::with_observer(
     &UPLINK_CONFIG,
     Uptime,
-    (Counters::new(), OnTransition(on_uplink_transition as fn(Transition))),
+    (
+        Counters::new(),
+        OnTransition(on_uplink_transition as fn(Transition)),
+    ),
 );
 
 /// How long the uplink waits for the link before it counts a failure.
@@ -117,8 +124,19 @@ fn on_uplink_transition(t: Transition) {
 /// Called by the breaker right after a transition: never blocks, never
 /// allocates (a full queue is recorded and fails the run).
 fn report(link: Link, seq: u32, t: Transition) {
-    let observed = Observed { link, seq, from: t.from, to: t.to };
-    if EVENTS.try_send(Event::Transition { observed, epoch: t.epoch }).is_err() {
+    let observed = Observed {
+        link,
+        seq,
+        from: t.from,
+        to: t.to,
+    };
+    if EVENTS
+        .try_send(Event::Transition {
+            observed,
+            epoch: t.epoch,
+        })
+        .is_err()
+    {
         EVENT_LOST.store(true, Relaxed);
     }
 }
@@ -153,11 +171,23 @@ fn report(link: Link, seq: u32, t: Transition) {
 use State::{Closed as C, HalfOpen as H, Open as O};
 
 const fn t(link: Link, seq: u32, from: State, to: State) -> Observed {
-    Observed { link, seq, from, to }
+    Observed {
+        link,
+        seq,
+        from,
+        to,
+    }
 }
 
 const fn totals(successes: u32, failures: u32, rejected: u32, transitions: u32) -> Totals {
-    Totals { successes, failures, slow_calls: 0, ignored: 0, rejected, transitions }
+    Totals {
+        successes,
+        failures,
+        slow_calls: 0,
+        ignored: 0,
+        rejected,
+        transitions,
+    }
 }
 
 /// One boot's part of the scene and what it must observe.
@@ -222,20 +252,45 @@ async fn sensor(first_seq: u32, reads: u32, mut last_good: i32) {
         let reading = match SENSOR.call_async(sim::read_sensor(seq)).await {
             Ok(value) => {
                 last_good = value;
-                Reading { seq, centi_celsius: value, fresh: true }
+                Reading {
+                    seq,
+                    centi_celsius: value,
+                    fresh: true,
+                }
             }
             Err(CallError::Rejected(r)) => {
-                defmt::debug!("sensor: read {} rejected ({}), using the last good value", seq, r);
-                Reading { seq, centi_celsius: last_good, fresh: false }
+                defmt::debug!(
+                    "sensor: read {} rejected ({}), using the last good value",
+                    seq,
+                    r
+                );
+                Reading {
+                    seq,
+                    centi_celsius: last_good,
+                    fresh: false,
+                }
             }
             Err(e) => {
-                defmt::warn!("sensor: read {} failed: {}, using the last good value", seq, e);
-                Reading { seq, centi_celsius: last_good, fresh: false }
+                defmt::warn!(
+                    "sensor: read {} failed: {}, using the last good value",
+                    seq,
+                    e
+                );
+                Reading {
+                    seq,
+                    centi_celsius: last_good,
+                    fresh: false,
+                }
             }
         };
         READINGS.send(reading).await;
     }
-    EVENTS.send(Event::SensorDone { next_seq: first_seq + reads, last_good }).await;
+    EVENTS
+        .send(Event::SensorDone {
+            next_seq: first_seq + reads,
+            last_good,
+        })
+        .await;
 }
 
 #[embassy_executor::task]
@@ -251,7 +306,10 @@ async fn uplink() {
         }
         while let Some(&next) = backlog.front() {
             UPLINK_SEQ.store(next.seq, Relaxed);
-            match UPLINK.call_with_timeout(SEND_TIMEOUT, sim::link_send(&next)).await {
+            match UPLINK
+                .call_with_timeout(SEND_TIMEOUT, sim::link_send(&next))
+                .await
+            {
                 Ok(()) => {
                     backlog.pop_front();
                     EVENTS.send(Event::Sent(next)).await;
@@ -302,7 +360,11 @@ async fn monitor(plan: &'static Plan, restored_last_good: Option<i32>) {
             }
             Event::Sent(r) => {
                 if r.seq != next_sent {
-                    defmt::error!("monitor: read {} sent out of order (expected {})", r.seq, next_sent);
+                    defmt::error!(
+                        "monitor: read {} sent out of order (expected {})",
+                        r.seq,
+                        next_sent
+                    );
                     ok = false;
                 }
                 next_sent = r.seq + 1;
@@ -316,13 +378,20 @@ async fn monitor(plan: &'static Plan, restored_last_good: Option<i32>) {
                     }
                 }
             }
-            Event::SensorDone { next_seq, last_good } => done = Some((next_seq, last_good)),
+            Event::SensorDone {
+                next_seq,
+                last_good,
+            } => done = Some((next_seq, last_good)),
         }
     };
 
     // Transitions: the same ones, in the same order, as the schedule causes.
     if observed.as_slice() != plan.transitions {
-        defmt::error!("monitor: transitions {} expected {}", observed.as_slice(), plan.transitions);
+        defmt::error!(
+            "monitor: transitions {} expected {}",
+            observed.as_slice(),
+            plan.transitions
+        );
         ok = false;
     }
     if EVENT_LOST.load(Relaxed) {
@@ -339,7 +408,10 @@ async fn monitor(plan: &'static Plan, restored_last_good: Option<i32>) {
     if !ok {
         finish(false);
     }
-    defmt::info!("monitor: boot {=u32}: every transition and total as the fault schedule says", plan.boot);
+    defmt::info!(
+        "monitor: boot {=u32}: every transition and total as the fault schedule says",
+        plan.boot
+    );
 
     if plan.boot == COLD_BOOT.boot {
         // Hand the breakers to the next boot and reset.
@@ -379,7 +451,11 @@ fn finish(ok: bool) -> ! {
     #[cfg(feature = "stack-report")]
     {
         let (used, size) = halfopen_firmware::stack::usage();
-        defmt::info!("firmware: stack high-water {=usize} of {=usize} bytes", used, size);
+        defmt::info!(
+            "firmware: stack high-water {=usize} of {=usize} bytes",
+            used,
+            size
+        );
     }
     if ok {
         defmt::info!("firmware: all checks passed");
@@ -419,7 +495,11 @@ fn warm_start(saved: &Saved) -> bool {
     let scratch = Breaker::new(&SENSOR_CONFIG, Uptime);
     let mut damaged = saved.sensor;
     damaged[9] ^= 0x40;
-    ok &= check("damaged snapshot", scratch.restore(&damaged), Err(halfopen::SnapshotError::Checksum));
+    ok &= check(
+        "damaged snapshot",
+        scratch.restore(&damaged),
+        Err(halfopen::SnapshotError::Checksum),
+    );
     ok &= check(
         "foreign snapshot",
         scratch.restore(&saved.uplink),
@@ -447,12 +527,18 @@ fn main() -> ! {
                 board::NAME,
                 saved.clock_ms
             );
-            ok_or_fail(saved.next_seq == WARM_BOOT.first_seq, "restored read sequence number");
+            ok_or_fail(
+                saved.next_seq == WARM_BOOT.first_seq,
+                "restored read sequence number",
+            );
             (&WARM_BOOT, Some(saved.last_good))
         }
         other => {
             if let Some(s) = other {
-                defmt::warn!("firmware: record of boot {=u32} left over, starting cold", s.boots);
+                defmt::warn!(
+                    "firmware: record of boot {=u32} left over, starting cold",
+                    s.boots
+                );
             }
             persist::clear();
             defmt::info!("firmware: cold boot on {=str}", board::NAME);
@@ -461,7 +547,9 @@ fn main() -> ! {
     };
     time_driver::init(cp.SYST);
     executor::run(|spawner| {
-        spawner.spawn(sensor(plan.first_seq, plan.reads, last_good.unwrap_or(0)).expect("spawn sensor"));
+        spawner.spawn(
+            sensor(plan.first_seq, plan.reads, last_good.unwrap_or(0)).expect("spawn sensor"),
+        );
         spawner.spawn(uplink().expect("spawn uplink"));
         spawner.spawn(monitor(plan, last_good).expect("spawn monitor"));
     })

@@ -69,7 +69,14 @@ fn get_bytes(src: &[u32]) -> [u8; SNAPSHOT_LEN] {
 }
 
 fn put_totals(dst: &mut [u32], t: &Totals) {
-    dst.copy_from_slice(&[t.successes, t.failures, t.slow_calls, t.ignored, t.rejected, t.transitions]);
+    dst.copy_from_slice(&[
+        t.successes,
+        t.failures,
+        t.slow_calls,
+        t.ignored,
+        t.rejected,
+        t.transitions,
+    ]);
 }
 
 fn get_totals(w: &[u32]) -> Totals {

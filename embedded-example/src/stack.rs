@@ -18,7 +18,10 @@ extern "C" {
 /// `(deepest use so far, stack area)` in bytes.
 pub fn usage() -> (usize, usize) {
     // Only the symbols' addresses are taken (safe): nothing is read through them.
-    let (lo, hi) = (addr_of!(_stack_end) as usize, addr_of!(_stack_start) as usize);
+    let (lo, hi) = (
+        addr_of!(_stack_end) as usize,
+        addr_of!(_stack_start) as usize,
+    );
     let mut p = lo;
     while p < hi {
         // SAFETY: `lo..hi` is the stack area of RAM that cortex-m-rt painted

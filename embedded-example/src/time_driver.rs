@@ -67,7 +67,10 @@ embassy_time_driver::time_driver_impl!(static DRIVER: SysTickDriver = SysTickDri
     state: Mutex::new(RefCell::new(State { ticks: 0, alarm: u64::MAX, queue: Queue::new() })),
 });
 
-const _: () = assert!(embassy_time_driver::TICK_HZ == 1_000, "the SysTick driver ticks at 1 kHz");
+const _: () = assert!(
+    embassy_time_driver::TICK_HZ == 1_000,
+    "the SysTick driver ticks at 1 kHz"
+);
 
 /// Starts SysTick: one interrupt per millisecond.
 pub fn init(mut syst: SYST) {

@@ -13,8 +13,8 @@
 use core::cell::Cell;
 
 use halfopen::{
-    AnyPolicy, Breaker, Clock, Config, ConfigError, ConfigErrorKind, Counters, Outcome, PermitToken,
-    RejectReason, State,
+    AnyPolicy, Breaker, Clock, Config, ConfigError, ConfigErrorKind, Counters, Outcome,
+    PermitToken, RejectReason, State,
 };
 
 // The generated table uses whichever variants the vector files need.
@@ -100,8 +100,13 @@ pub struct Expect {
 
 impl Expect {
     #[allow(dead_code)]
-    pub const NONE: Expect =
-        Expect { allowed: None, reject: None, state: None, config_error: false, metrics: &[] };
+    pub const NONE: Expect = Expect {
+        allowed: None,
+        reject: None,
+        state: None,
+        config_error: false,
+        metrics: &[],
+    };
 }
 
 pub struct Step {
@@ -134,20 +139,43 @@ include!(concat!(env!("OUT_DIR"), "/vectors.rs"));
 enum Failure {
     Malformed(&'static str),
     UnknownKey(&'static str),
-    ConfigError { want: &'static str, got: ConfigError },
-    UnexpectedConfigError { got: ConfigError },
-    ValidConfig { want: &'static str },
-    Step { i: usize, what: Mismatch },
+    ConfigError {
+        want: &'static str,
+        got: ConfigError,
+    },
+    UnexpectedConfigError {
+        got: ConfigError,
+    },
+    ValidConfig {
+        want: &'static str,
+    },
+    Step {
+        i: usize,
+        what: Mismatch,
+    },
 }
 
 enum Mismatch {
     NoPermit,
     NotAcquire(&'static str),
     ConfigErrorLater,
-    Allowed { want: bool, got: bool },
-    Reject { want: RejectReason, got: Option<RejectReason> },
-    State { want: State, got: State },
-    Metric { key: Metric, want: MetricValue, got: MetricValue },
+    Allowed {
+        want: bool,
+        got: bool,
+    },
+    Reject {
+        want: RejectReason,
+        got: Option<RejectReason>,
+    },
+    State {
+        want: State,
+        got: State,
+    },
+    Metric {
+        key: Metric,
+        want: MetricValue,
+        got: MetricValue,
+    },
 }
 
 impl defmt::Format for Failure {
@@ -155,7 +183,11 @@ impl defmt::Format for Failure {
         match self {
             Failure::Malformed(why) => defmt::write!(f, "{=str}", why),
             Failure::UnknownKey(key) => {
-                defmt::write!(f, "unknown config key {=str} (unknown configuration key)", key)
+                defmt::write!(
+                    f,
+                    "unknown config key {=str} (unknown configuration key)",
+                    key
+                )
             }
             Failure::ConfigError { want, got } => defmt::write!(
                 f,
@@ -165,10 +197,18 @@ impl defmt::Format for Failure {
                 Sentence(*got)
             ),
             Failure::UnexpectedConfigError { got } => {
-                defmt::write!(f, "step 0: expected a valid config, got configError {}", Sentence(*got))
+                defmt::write!(
+                    f,
+                    "step 0: expected a valid config, got configError {}",
+                    Sentence(*got)
+                )
             }
             Failure::ValidConfig { want } => {
-                defmt::write!(f, "step 0: expected configError {=str}, got a valid config", want)
+                defmt::write!(
+                    f,
+                    "step 0: expected configError {=str}, got a valid config",
+                    want
+                )
             }
             Failure::Step { i, what } => {
                 defmt::write!(f, "step {=usize}: ", i);
@@ -252,11 +292,19 @@ struct Held {
 }
 
 impl Held {
-    const EMPTY: Held = Held { live: false, epoch: 0, started_ms: [0; 2] };
+    const EMPTY: Held = Held {
+        live: false,
+        epoch: 0,
+        started_ms: [0; 2],
+    };
 
     fn from(token: PermitToken) -> Held {
         let s = token.started_ms();
-        Held { live: true, epoch: token.epoch(), started_ms: [s as u32, (s >> 32) as u32] }
+        Held {
+            live: true,
+            epoch: token.epoch(),
+            started_ms: [s as u32, (s >> 32) as u32],
+        }
     }
 
     fn take(&mut self) -> Option<PermitToken> {
@@ -285,7 +333,9 @@ fn run_case(case: &Case) -> Result<(), Failure> {
     }
     let mut builder = Config::builder();
     for &(key, value) in case.config {
-        builder = builder.set(key, value).map_err(|_| Failure::UnknownKey(key))?;
+        builder = builder
+            .set(key, value)
+            .map_err(|_| Failure::UnknownKey(key))?;
     }
     let config = match (builder.build(), case.config_error) {
         (Err(e), Some(want)) if want == e.key() => return Ok(()),
@@ -342,7 +392,9 @@ fn run_step(
             }
         }
         Op::Success | Op::Failure | Op::Ignore | Op::Drop => {
-            let token = named[usize::from(step.slot)].take().ok_or(Mismatch::NoPermit)?;
+            let token = named[usize::from(step.slot)]
+                .take()
+                .ok_or(Mismatch::NoPermit)?;
             match step.op {
                 Op::Success => breaker.record_token(token, Outcome::Success),
                 Op::Failure => breaker.record_token(token, Outcome::Failure),
