@@ -64,7 +64,12 @@ vectors() {
 }
 
 suite "toolchain (rustup targets, clippy, rustfmt)" toolchain
-suite "cargo fmt --check" cargo fmt --all -- --check
+fmt() {
+  cargo fmt --all -- --check || return 1
+  cargo fmt --manifest-path embedded-example/Cargo.toml -- --check
+}
+
+suite "cargo fmt --check (workspace and firmware)" fmt
 suite "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets \
   --features halfopen/std,halfopen/embassy-time -- -D warnings
 suite "core tests (unit, behaviour, property tests vs the sequential model, zero allocation, doc, embassy mock driver)" \
