@@ -41,6 +41,18 @@ use crate::window::{empty_window, WindowStore};
 const TAG_SHIFT: u32 = 24;
 const LOW24: u32 = (1 << 24) - 1;
 
+/// The reading a time bucket is chosen by: one out of range (see
+/// [`RejectReason::ClockOutOfRange`]) counts as a clock behind the window
+/// (0), so it records into the newest bucket and moves no window.
+#[inline(always)]
+const fn bucket_time(t: u64) -> u64 {
+    if t < TIME_LIMIT {
+        t
+    } else {
+        0
+    }
+}
+
 #[inline(always)]
 const fn tag(epoch: u16) -> u32 {
     (epoch as u32 & 0xFF) << TAG_SHIFT
@@ -108,6 +120,13 @@ pub enum RejectReason {
     HalfOpenFull,
     /// The breaker is isolated.
     Isolated,
+    /// The clock read at or past 2^59 ms (18 million years), where the
+    /// breaker cannot keep an opening time: almost certainly a clock in
+    /// microseconds or nanoseconds given where milliseconds are expected.
+    /// Every decision that needs the time refuses such a reading this way
+    /// rather than guess; a breaker that tripped on one stays open until
+    /// [`reset`](Breaker::reset).
+    ClockOutOfRange,
 }
 
 impl RejectReason {
@@ -117,6 +136,7 @@ impl RejectReason {
             Self::Open => "open",
             Self::HalfOpenFull => "halfOpenFull",
             Self::Isolated => "isolated",
+            Self::ClockOutOfRange => "clockOutOfRange",
         }
     }
 }
@@ -154,6 +174,10 @@ impl fmt::Display for Rejected {
             (RejectReason::Isolated, _) => {
                 f.write_str("circuit isolated: calls are rejected until it is reset")
             }
+            (RejectReason::ClockOutOfRange, _) => f.write_str(
+                "clock reading at or past 2^59 ms: the clock must count milliseconds \
+                 (is it counting microseconds or nanoseconds?); call rejected",
+            ),
         }
     }
 }
@@ -236,6 +260,7 @@ impl<C: Clock, P: Policy, O: Observer> fmt::Debug for Permit<'_, '_, C, P, O> {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct PermitToken {
     epoch: u16,
+    trial: bool,
     started_ms: u64,
 }
 
@@ -249,14 +274,29 @@ impl PermitToken {
     pub const fn epoch(&self) -> u16 {
         self.epoch
     }
+    /// Whether the permit holds a half-open trial slot (it was granted in
+    /// `halfOpen`); a permit granted in `closed` holds none. A permit only
+    /// ever counts in an epoch of the state it was granted in.
+    pub const fn is_trial(&self) -> bool {
+        self.trial
+    }
     /// The clock reading at acquire if slow-call detection is on, else
     /// [`PermitToken::NOT_TIMED`].
     pub const fn started_ms(&self) -> u64 {
         self.started_ms
     }
+    /// Whether recording a success of this permit reads the clock (slow-call
+    /// detection is on).
+    pub const fn is_timed(&self) -> bool {
+        self.started_ms != Self::NOT_TIMED
+    }
     /// Rebuilds a token from its parts (as carried across an FFI boundary).
-    pub const fn from_parts(epoch: u16, started_ms: u64) -> Self {
-        Self { epoch, started_ms }
+    pub const fn from_parts(epoch: u16, trial: bool, started_ms: u64) -> Self {
+        Self {
+            epoch,
+            trial,
+            started_ms,
+        }
     }
 }
 
@@ -275,17 +315,30 @@ impl<C: Clock, P: Policy, O: Observer> Permit<'_, '_, C, P, O> {
     }
     /// Records `outcome`.
     pub fn record(self, outcome: Outcome) {
+        // The permit stays armed while the state is updated: if user code
+        // unwinds in there (a clock read for a slow-call check or a trip, a
+        // transition hook), its drop frees the half-open slot it holds. Every
+        // state change that can precede such a panic starts a new epoch, so
+        // that late release is then a no-op, never a second one.
         let breaker = self.breaker;
-        breaker.record_token(self.into_token(), outcome);
+        let counted = breaker.apply(&self.token, Some(outcome));
+        core::mem::forget(self);
+        // The outcome hooks run last, on a consistent breaker.
+        breaker.report(counted);
     }
     /// Detaches the permit from its breaker (see [`PermitToken`]).
     pub fn into_token(self) -> PermitToken {
         let token = PermitToken {
             epoch: self.token.epoch,
+            trial: self.token.trial,
             started_ms: self.token.started_ms,
         };
         core::mem::forget(self);
         token
+    }
+    /// Whether the permit holds a half-open trial slot.
+    pub fn is_trial(&self) -> bool {
+        self.token.trial
     }
     /// The epoch the permit belongs to.
     pub fn epoch(&self) -> u16 {
@@ -295,8 +348,30 @@ impl<C: Clock, P: Policy, O: Observer> Permit<'_, '_, C, P, O> {
 
 impl<C: Clock, P: Policy, O: Observer> Drop for Permit<'_, '_, C, P, O> {
     fn drop(&mut self) {
-        self.breaker
-            .finish(self.token.epoch, self.token.started_ms, None);
+        self.breaker.apply(&self.token, None);
+    }
+}
+
+/// What an outcome counted as, for the observer hooks that run after the
+/// state update.
+#[derive(Clone, Copy)]
+pub(crate) enum Counted {
+    Success,
+    Failure { slow: bool },
+    Ignored,
+    Dropped,
+}
+
+/// Frees a trial slot taken for a permit that does not exist yet, if user
+/// code (an observer hook) unwinds before it is handed out.
+struct SlotGuard<'g, 'a, C: Clock, P: Policy, O: Observer> {
+    breaker: &'g Breaker<'a, C, P, O>,
+    token: &'g PermitToken,
+}
+
+impl<C: Clock, P: Policy, O: Observer> Drop for SlotGuard<'_, '_, C, P, O> {
+    fn drop(&mut self) {
+        self.breaker.apply(self.token, None);
     }
 }
 
@@ -433,6 +508,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         if w.state() == State::Closed && self.config.slow_call_ms == 0 {
             return Ok(PermitToken {
                 epoch: w.epoch(),
+                trial: false,
                 started_ms: PermitToken::NOT_TIMED,
             });
         }
@@ -444,6 +520,9 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         let mut now = None;
         let started_ms = if self.config.slow_call_ms != 0 {
             let t = self.now();
+            if t >= TIME_LIMIT {
+                return Err(self.reject(RejectReason::ClockOutOfRange, None));
+            }
             now = Some(t);
             t
         } else {
@@ -454,6 +533,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                 State::Closed => {
                     return Ok(PermitToken {
                         epoch: w.epoch(),
+                        trial: false,
                         started_ms,
                     })
                 }
@@ -466,6 +546,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                         Ok(()) => {
                             return Ok(PermitToken {
                                 epoch: w.epoch(),
+                                trial: true,
                                 started_ms,
                             })
                         }
@@ -475,6 +556,9 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                 State::Isolated => return Err(self.reject(RejectReason::Isolated, None)),
                 State::Open => {
                     let t = *now.get_or_insert_with(|| self.now());
+                    if t >= TIME_LIMIT {
+                        return Err(self.reject(RejectReason::ClockOutOfRange, None));
+                    }
                     let duration = self.config.open_duration_ms(w.k() as u32) as u64;
                     let Some(opened) = self.opened_at(w) else {
                         // Either `w` is stale (a later epoch has tagged the
@@ -496,8 +580,20 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                     match self.cas(w, Word::half_open(epoch, 1, w.k())) {
                         Ok(()) => {
                             self.begin_epoch(epoch);
+                            let token = PermitToken {
+                                epoch,
+                                trial: true,
+                                started_ms,
+                            };
+                            // The slot is taken but no permit exists yet: if
+                            // the transition hook unwinds, give the slot back.
+                            let guard = SlotGuard {
+                                breaker: self,
+                                token: &token,
+                            };
                             self.transition(State::Open, State::HalfOpen, epoch);
-                            return Ok(PermitToken { epoch, started_ms });
+                            core::mem::forget(guard);
+                            return Ok(token);
                         }
                         Err(x) => w = x,
                     }
@@ -523,84 +619,100 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     /// Records the outcome of a detached permit.
     #[inline]
     pub fn record_token(&self, token: PermitToken, outcome: Outcome) {
-        self.finish(token.epoch, token.started_ms, Some(outcome));
+        let counted = self.apply(&token, Some(outcome));
+        self.report(counted);
     }
 
     /// Gives back a detached permit without an outcome (a *drop*).
     pub fn release_token(&self, token: PermitToken) {
-        self.finish(token.epoch, token.started_ms, None);
+        self.apply(&token, None);
     }
 
+    /// Runs the observer hook of an outcome, after the state was updated.
     #[inline(always)]
-    fn finish(&self, epoch: u16, started_ms: u64, outcome: Option<Outcome>) {
-        if outcome == Some(Outcome::Success) && started_ms == PermitToken::NOT_TIMED {
-            self.observer.on_success();
+    pub(crate) fn report(&self, counted: Counted) {
+        match counted {
+            Counted::Success => self.observer.on_success(),
+            Counted::Failure { slow } => self.observer.on_failure(slow),
+            Counted::Ignored => self.observer.on_ignore(),
+            Counted::Dropped => {}
+        }
+    }
+
+    /// Applies an outcome (`None`: a drop) of a permit to the state. Calls no
+    /// outcome hook (see [`report`](Self::report)); the only user code it may
+    /// run is a clock read (slow calls, a trip, a time bucket) and a
+    /// transition hook.
+    #[inline(always)]
+    pub(crate) fn apply(&self, token: &PermitToken, outcome: Option<Outcome>) -> Counted {
+        if outcome == Some(Outcome::Success) && !token.is_timed() {
             // Relaxed: the fast path reads nothing the word could publish; the
             // slow path's compare-and-swaps order what they change.
             let w = Word(self.word.load(Relaxed));
             // The steady state of the consecutive policy: a closed success
             // with no failure run to reset writes nothing.
-            if w.0 == Word::closed(epoch, 0).0
-                && matches!(self.config.policy.kind(), Kind::Consecutive(_))
+            if w.0 != Word::closed(token.epoch, 0).0
+                || !matches!(self.config.policy.kind(), Kind::Consecutive(_))
             {
-                return;
+                self.apply_slow(token, w, false, None);
             }
-            return self.finish_slow(epoch, w, false, None);
+            return Counted::Success;
         }
-        self.finish_outcome(epoch, started_ms, outcome);
+        self.apply_outcome(token, outcome)
     }
 
     #[inline(never)]
-    fn finish_outcome(&self, epoch: u16, started_ms: u64, outcome: Option<Outcome>) {
+    fn apply_outcome(&self, token: &PermitToken, outcome: Option<Outcome>) -> Counted {
         let mut now = None;
-        let failed = match outcome {
+        let (failed, counted) = match outcome {
             Some(Outcome::Success) => {
                 let mut slow = false;
+                // An untimed token (forged: they are timed when slowCallMs
+                // is set) starts at `u64::MAX` and is never slow.
                 if self.config.slow_call_ms != 0 {
                     let t = self.now();
                     now = Some(t);
-                    slow = t.saturating_sub(started_ms) >= self.config.slow_call_ms as u64;
+                    slow = t.saturating_sub(token.started_ms) >= self.config.slow_call_ms as u64;
                 }
                 if slow {
-                    self.observer.on_failure(true);
+                    (true, Counted::Failure { slow: true })
                 } else {
-                    self.observer.on_success();
+                    (false, Counted::Success)
                 }
-                slow
             }
-            Some(Outcome::Failure) => {
-                self.observer.on_failure(false);
-                true
-            }
+            Some(Outcome::Failure) => (true, Counted::Failure { slow: false }),
             Some(Outcome::Ignore) => {
-                self.observer.on_ignore();
-                self.release(epoch);
-                return;
+                self.release(token);
+                return Counted::Ignored;
             }
             None => {
-                self.release(epoch);
-                return;
+                self.release(token);
+                return Counted::Dropped;
             }
         };
-        self.finish_slow(epoch, self.load(), failed, now);
+        self.apply_slow(token, self.load(), failed, now);
+        counted
     }
 
-    /// Applies a success or failure of a permit of `epoch`; `w` is a fresh
-    /// load of the state word.
+    /// Applies a success or failure of `token`; `w` is a fresh load of the
+    /// state word.
     #[inline(never)]
-    fn finish_slow(&self, epoch: u16, w: Word, failed: bool, now: Option<u64>) {
-        if w.epoch() != epoch {
+    fn apply_slow(&self, token: &PermitToken, w: Word, failed: bool, now: Option<u64>) {
+        if w.epoch() != token.epoch {
             return; // A permit of an earlier epoch changes nothing.
         }
-        match w.state() {
-            State::Closed => {
+        // A permit counts only in an epoch of the state it was granted in: a
+        // closed permit held while the 14-bit epoch wrapped onto a half-open
+        // epoch (or a trial permit onto a closed one) is stale too.
+        match (w.state(), token.trial) {
+            (State::Closed, false) => {
                 if failed {
                     self.closed_failure(w, now);
                 } else {
                     self.closed_success(w, now);
                 }
             }
-            State::HalfOpen => {
+            (State::HalfOpen, true) => {
                 if failed {
                     self.trial_failure(w, now);
                 } else {
@@ -609,12 +721,12 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
             }
             // An epoch has one state: a permit is never of an open or
             // isolated epoch.
-            State::Open | State::Isolated => {}
+            _ => {}
         }
     }
 
     /// The current closed epoch, if closed.
-    fn closed_epoch(&self) -> Option<u16> {
+    pub(crate) fn closed_epoch(&self) -> Option<u16> {
         let w = self.load();
         (w.state() == State::Closed).then_some(w.epoch())
     }
@@ -639,7 +751,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
             }
             Kind::Time(p) => {
                 if let Some(win) = self.window.buckets() {
-                    let t = now.unwrap_or_else(|| self.now());
+                    let t = bucket_time(now.unwrap_or_else(|| self.now()));
                     win.record(&p, w.epoch(), false, t, &|| self.closed_epoch());
                 }
             }
@@ -673,7 +785,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                 }
             }
             Kind::Time(p) => {
-                let t = *now.get_or_insert_with(|| self.now());
+                let t = bucket_time(*now.get_or_insert_with(|| self.now()));
                 let trip = self
                     .window
                     .buckets()
@@ -686,7 +798,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     }
 
     /// A window fired in closed epoch `epoch`: open, if that epoch is current.
-    fn trip_closed(&self, epoch: u16, mut now: Option<u64>) {
+    pub(crate) fn trip_closed(&self, epoch: u16, mut now: Option<u64>) {
         let mut w = self.load();
         while w.epoch() == epoch && w.state() == State::Closed {
             match self.try_open(w, 0, &mut now) {
@@ -699,6 +811,10 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     /// One attempt to move `from` (closed or half-open) to open with `k`. The
     /// winner writes the opening time and reports the transition.
     fn try_open(&self, from: Word, k: u8, now: &mut Option<u64>) -> Result<(), Word> {
+        // A reading out of range cannot be kept: the breaker opens at the
+        // last time it can keep, which every in-range reading is behind, so
+        // it stays open (and says why at every acquire that reads such a
+        // clock) until reset.
         let t = (*now.get_or_insert_with(|| self.now())).min(TIME_LIMIT - 1);
         let next = next_epoch(from.epoch());
         self.cas(from, Word::open(next, k, t))?;
@@ -795,7 +911,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                 }
             }
         } else {
-            self.release(epoch);
+            self.release_slot(epoch);
         }
     }
 
@@ -812,8 +928,15 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         }
     }
 
+    /// Frees the half-open slot of a trial permit, if its epoch is current.
+    fn release(&self, token: &PermitToken) {
+        if token.trial {
+            self.release_slot(token.epoch);
+        }
+    }
+
     /// Frees a half-open slot of `epoch`, if that epoch is current.
-    fn release(&self, epoch: u16) {
+    fn release_slot(&self, epoch: u16) {
         let mut w = self.load();
         while w.epoch() == epoch && w.state() == State::HalfOpen && w.in_flight() > 0 {
             match self.cas(w, Word::half_open(epoch, w.in_flight() - 1, w.k())) {
@@ -879,7 +1002,8 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
 
     fn state_at_word(&self, w: Word, now: u64) -> State {
         match (w.state(), self.retry_at(w)) {
-            (State::Open, Some(at)) if now >= at => State::HalfOpen,
+            // A reading out of range never ends an open period.
+            (State::Open, Some(at)) if now >= at && now < TIME_LIMIT => State::HalfOpen,
             (s, _) => s,
         }
     }
@@ -966,7 +1090,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                         n >= p.minimum_calls as u64 && f * 200 >= p.percent as u64 * n
                     }),
                 };
-                if halfway && m.failure_run + m.window.map_or(0, |w| w.0 as u16) > 0 {
+                if halfway && m.failure_run as u64 + m.window.map_or(0, |w| w.0) > 0 {
                     Health::Degraded
                 } else {
                     Health::Healthy
@@ -1074,25 +1198,54 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         &self.window
     }
 
-    /// Installs a restored decision state (single caller: boot).
-    pub(crate) fn raw_restore(&self, w: Word, opened_at: u64, trial_successes: u32) {
+    /// Installs a restored decision state `w` (see
+    /// [`restore`](Self::restore)), if this breaker is still in the word it
+    /// was built with (closed, epoch 0, no failure run).
+    ///
+    /// The restore claims the breaker with one compare-and-swap (to
+    /// `isolated` in the restored epoch, so nothing counts meanwhile), takes
+    /// the window's owner bits, writes the window and the time words with the
+    /// restored epoch's tag, and publishes `w` with a last compare-and-swap.
+    /// A breaker someone else is changing is refused (`InUse`) and left as it
+    /// was; an `isolate` or `reset` that lands during the restore wins, as
+    /// if it came just after it.
+    pub(crate) fn install(
+        &self,
+        w: Word,
+        opened_at: u64,
+        trial_successes: u32,
+        ring: Option<(u64, u8, u8)>,
+    ) -> Result<(), crate::SnapshotError> {
         let e = w.epoch();
-        match w.state() {
-            State::Open => {
-                self.t1.store(tag(e) | (opened_at as u32 & LOW24), Release);
-                self.t2
-                    .store(tag(e) | ((opened_at >> 24) as u32 & LOW24), Release);
-            }
-            State::HalfOpen => {
-                self.t1.store(tag(e) | (trial_successes & LOW24), Release);
-                self.t2.store(0, Release);
-            }
-            _ => {
-                self.t1.store(0, Release);
-                self.t2.store(0, Release);
-            }
+        let claim = Word::isolated(e);
+        if self.cas(Word(0), claim).is_err() {
+            return Err(crate::SnapshotError::InUse);
         }
-        self.word.store(w.0, Release);
+        if !self.window.claim() {
+            // A recorder of the first epoch is inside the window: give the
+            // breaker back as it was, unless a reset or isolate overtook us.
+            return match self.cas(claim, Word(0)) {
+                Ok(()) => Err(crate::SnapshotError::InUse),
+                Err(_) => Ok(()),
+            };
+        }
+        self.window.install(e, ring);
+        // Every time word carries the restored epoch's tag, so no later epoch
+        // can mistake a leftover value for its own (a time word reading 0 is
+        // the tag of epochs 0, 256, 512, ...).
+        let (a, b) = match w.state() {
+            State::Open => (
+                tag(e) | (opened_at as u32 & LOW24),
+                tag(e) | ((opened_at >> 24) as u32 & LOW24),
+            ),
+            State::HalfOpen => (tag(e) | (trial_successes & LOW24), tag(e)),
+            State::Closed | State::Isolated => (tag(e), tag(e)),
+        };
+        self.tagged_write(&self.t1, e, a, false);
+        self.tagged_write(&self.t2, e, b, false);
+        // Fails only if an isolate or reset overtook the restore: it stands.
+        let _ = self.cas(claim, w);
+        Ok(())
     }
 }
 

@@ -19,9 +19,23 @@
 //! restart either; a restored half-open breaker has every slot free), the
 //! buckets of a time window (a restored time-window breaker starts with an
 //! empty window), and the metrics totals. Timestamps are restored as they
-//! were, so the clock after a restart should count from the same origin; if it
-//! restarts from zero, a restored open breaker sees a clock that went
-//! backwards and stays open longer, never shorter.
+//! were when the clock reads at or past them; an `openedAt` ahead of the clock
+//! (a clock that restarted from zero) counts as opening at the restore, so a
+//! restored breaker stays open at most one open duration (at most
+//! 2^31 - 1 ms) from the restore, whatever the bytes say: longer than it had
+//! left, never shorter.
+//!
+//! # Integrity, not authenticity
+//!
+//! The checksum (FNV-1a) detects damage: a torn write, a flipped bit, bytes
+//! of another breaker or format. It is not a signature: anyone who can write
+//! the stored bytes can compute a valid checksum and configuration
+//! fingerprint from the public configuration. Such bytes still restore only
+//! a state a breaker can be in (never one open longer than one open
+//! duration), but they can choose which. Where others can write the stored
+//! snapshot, seal it: append a MAC over the 40 bytes (HMAC-SHA-256, or a
+//! keyed BLAKE2s/SipHash on firmware) with a key the writer keeps, and verify
+//! it before calling `restore`.
 
 use core::fmt;
 
@@ -55,6 +69,10 @@ pub enum SnapshotError {
     ForeignConfig,
     /// A field holds a value no breaker can be in; names the field.
     Invalid(&'static str),
+    /// The breaker has been used since it was built (it left its first
+    /// closed epoch) or another caller is changing it: restore into a new
+    /// breaker.
+    InUse,
 }
 
 impl fmt::Display for SnapshotError {
@@ -68,6 +86,9 @@ impl fmt::Display for SnapshotError {
                 f.write_str("snapshot was taken from a breaker with another configuration")
             }
             Self::Invalid(field) => write!(f, "snapshot field {field} holds an impossible value"),
+            Self::InUse => f.write_str(
+                "restore needs a breaker that has not been used since it was built: restore into a new breaker",
+            ),
         }
     }
 }
@@ -154,7 +175,7 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                 // period has only just begun: record it as opening now.
                 let at = self
                     .raw_opened_at(w)
-                    .unwrap_or_else(|| self.clock().now_ms());
+                    .unwrap_or_else(|| self.clock().now_ms().min(TIME_LIMIT - 1));
                 b[8..16].copy_from_slice(&at.to_le_bytes());
             }
             State::Closed => b[16..20].copy_from_slice(&(w.run() as u32).to_le_bytes()),
@@ -163,12 +184,15 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
             }
             State::Isolated => {}
         }
-        if let (State::Closed, Some(count)) = (w.state(), self.raw_window().count()) {
-            if matches!(kind, Kind::Rate(_)) {
-                let (bits, head, len) = count.raw(w.epoch());
-                b[20..28].copy_from_slice(&bits.to_le_bytes());
-                b[28] = head;
-                b[29] = len;
+        if let (State::Closed, Kind::Rate(p), Some(count)) =
+            (w.state(), kind, self.raw_window().count())
+        {
+            let ((bits, head, len), trip) = count.ring(&p, w.epoch(), &|| self.closed_epoch());
+            b[20..28].copy_from_slice(&bits.to_le_bytes());
+            b[28] = head;
+            b[29] = len;
+            if let Some(e) = trip {
+                self.trip_closed(e, None);
             }
         }
         b[32..36].copy_from_slice(&fingerprint(self.config()).to_le_bytes());
@@ -179,9 +203,17 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
 
     /// Restores bytes from [`snapshot`](Self::snapshot) into this breaker.
     ///
-    /// Meant for start-up, before the breaker is shared: it replaces the
-    /// decision state without a transition event. Damaged, foreign or
-    /// impossible bytes are refused with an error and change nothing.
+    /// Meant for start-up: the breaker must not have been used since it was
+    /// built (it is still closed in its first epoch with no failure run),
+    /// else [`SnapshotError::InUse`]; it may already be shared (a `static`
+    /// that an interrupt handler could touch), and the restore is one atomic
+    /// step for every other caller. It replaces the decision state without a
+    /// transition event. Damaged, foreign or impossible bytes are refused with
+    /// an error and change nothing.
+    ///
+    /// An open snapshot whose `openedAt` is ahead of this breaker's clock (a
+    /// clock that restarted) is restored as opening now: it stays open one
+    /// open duration from the restore, never longer.
     pub fn restore(&self, bytes: &[u8]) -> Result<(), SnapshotError> {
         let b: &[u8; SNAPSHOT_LEN] = bytes
             .try_into()
@@ -268,10 +300,19 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                 None
             }
         };
-        if let (Some((bits, head, len)), Some(count)) = (window, self.raw_window().count()) {
-            count.restore(epoch, bits, head, len);
-        }
-        self.raw_restore(word, opened_at, counter);
-        Ok(())
+        let (word, opened_at) = match state {
+            State::Open => {
+                // Elapsed time never counts backwards: a clock behind the
+                // opening (it restarted) re-bases the opening to now.
+                let now = self.clock().now_ms();
+                if now < opened_at {
+                    (Word::open(epoch, k, now), now)
+                } else {
+                    (word, opened_at)
+                }
+            }
+            _ => (word, opened_at),
+        };
+        self.install(word, opened_at, counter, window)
     }
 }

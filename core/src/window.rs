@@ -128,12 +128,11 @@ impl Guard {
     /// to trip, if any.
     pub(crate) fn record(
         &self,
-        epoch: u16,
-        failed: bool,
+        own: Option<(u16, bool)>,
         current: &dyn Fn() -> Option<u16>,
         apply: &mut dyn FnMut(&mut u32, bool, u32, u32) -> bool,
     ) -> Option<u16> {
-        let mut own = (Some(epoch), failed);
+        let mut own = (own.map(|o| o.0), own.is_some_and(|o| o.1));
         let mut trip = None;
         loop {
             let Some(mut meta) = self.try_own() else {
@@ -234,6 +233,22 @@ impl Guard {
         }
     }
 
+    /// Takes the owner bit for a restore, if nobody holds it; the backlog is
+    /// emptied (outcomes of the breaker's previous life are stale).
+    fn claim(&self) -> bool {
+        if self.try_own().is_none() {
+            return false;
+        }
+        self.successes.store(0, Relaxed);
+        self.failures.store(0, Relaxed);
+        true
+    }
+
+    /// Releases a [`claim`](Self::claim) with the window's new metadata.
+    fn release_with(&self, meta: u32) {
+        self.word.store(meta & !OWNED, Release);
+    }
+
     /// The tag of the data currently in the window (racy read, for metrics).
     pub(crate) fn meta(&self) -> u32 {
         self.word.load(Acquire) & !OWNED
@@ -264,6 +279,28 @@ pub trait WindowStore: Sized {
     fn buckets(&self) -> Option<&BucketWindow> {
         None
     }
+    /// For a restore: takes every owner bit of the window, or none (a
+    /// recorder is inside it). Followed by exactly one `install` or `unclaim`.
+    #[doc(hidden)]
+    fn claim(&self) -> bool {
+        true
+    }
+    /// For a restore: installs the restored count ring `(bits, head, len)`
+    /// for closed epoch `epoch` (`None`: the window is empty in `epoch` and
+    /// after) and releases the owner bits.
+    #[doc(hidden)]
+    fn install(&self, epoch: u16, ring: Option<(u64, u8, u8)>) {
+        let _ = (epoch, ring);
+    }
+    /// Releases a [`claim`](Self::claim) without changing the window.
+    #[doc(hidden)]
+    fn unclaim(&self) {}
+}
+
+/// The metadata of a window that is empty in `epoch`: tagged with the epoch
+/// before, so the first recorder of `epoch` starts afresh.
+const fn empty_meta(epoch: u16) -> u32 {
+    tag_of(epoch.wrapping_sub(1))
 }
 
 /// An empty window of type `W`, in a `const` context where atomics allow it.
@@ -327,49 +364,108 @@ impl CountWindow {
         failed: bool,
         current: &dyn Fn() -> Option<u16>,
     ) -> Option<u16> {
-        let window = p.window as u32;
         self.guard
-            .record(epoch, failed, current, &mut |meta, reset, s, f| {
-                if reset {
-                    self.lo.store(0, Relaxed);
-                    self.hi.store(0, Relaxed);
-                    *meta &= TAG_MASK;
-                }
-                let mut head = (*meta >> HEAD_SHIFT) & 0x3F;
-                let mut len = (*meta >> LEN_SHIFT) & 0x7F;
-                let mut fails =
-                    self.lo.load(Relaxed).count_ones() + self.hi.load(Relaxed).count_ones();
-                let mut tripped = false;
-                let push = |failed: bool, head: &mut u32, len: &mut u32, fails: &mut u32| {
-                    let (word, mask) = self.bit(*head);
-                    let old = word.load(Relaxed);
-                    if *len == window && old & mask != 0 {
-                        *fails -= 1;
-                    }
-                    if failed {
-                        word.store(old | mask, Relaxed);
-                        *fails += 1;
-                    } else {
-                        word.store(old & !mask, Relaxed);
-                    }
-                    *head = (*head + 1) % window;
-                    if *len < window {
-                        *len += 1;
-                    }
-                };
-                for _ in 0..s {
-                    push(false, &mut head, &mut len, &mut fails);
-                }
-                for _ in 0..f {
-                    push(true, &mut head, &mut len, &mut fails);
-                    if rate_trips(fails as u64, len as u64, p.percent, p.minimum_calls as u64) {
-                        tripped = true;
-                        break;
-                    }
-                }
-                *meta = (*meta & (TAG_MASK | OWNED)) | head << HEAD_SHIFT | len << LEN_SHIFT;
-                tripped
+            .record(Some((epoch, failed)), current, &mut |meta, reset, s, f| {
+                self.apply(p, meta, reset, s, f)
             })
+    }
+
+    /// Applies `s` successes, then `f` failures (checking the rule after
+    /// each), while owning the window; says whether the rule fired.
+    fn apply(&self, p: &FailureRate, meta: &mut u32, reset: bool, s: u32, f: u32) -> bool {
+        let window = p.window as u32;
+        if reset {
+            self.lo.store(0, Relaxed);
+            self.hi.store(0, Relaxed);
+            *meta &= TAG_MASK;
+        }
+        let mut head = (*meta >> HEAD_SHIFT) & 0x3F;
+        let mut len = (*meta >> LEN_SHIFT) & 0x7F;
+        let mut fails = self.lo.load(Relaxed).count_ones() + self.hi.load(Relaxed).count_ones();
+        let mut tripped = false;
+        let push = |failed: bool, head: &mut u32, len: &mut u32, fails: &mut u32| {
+            let (word, mask) = self.bit(*head);
+            let old = word.load(Relaxed);
+            if *len == window && old & mask != 0 {
+                *fails -= 1;
+            }
+            if failed {
+                word.store(old | mask, Relaxed);
+                *fails += 1;
+            } else {
+                word.store(old & !mask, Relaxed);
+            }
+            *head = (*head + 1) % window;
+            if *len < window {
+                *len += 1;
+            }
+        };
+        for _ in 0..s {
+            push(false, &mut head, &mut len, &mut fails);
+        }
+        for _ in 0..f {
+            push(true, &mut head, &mut len, &mut fails);
+            if rate_trips(fails as u64, len as u64, p.percent, p.minimum_calls as u64) {
+                tripped = true;
+                break;
+            }
+        }
+        *meta = (*meta & (TAG_MASK | OWNED)) | head << HEAD_SHIFT | len << LEN_SHIFT;
+        tripped
+    }
+
+    /// `(failure bits, next slot, length)` of the ring of closed epoch
+    /// `epoch`, for a snapshot, and the epoch to trip if the outcomes it
+    /// drained from the backlog fire the rule.
+    ///
+    /// The ring is read as its owner (a recorder sets a slot's bit before it
+    /// moves the head, so a read from outside could pair a new bit with the
+    /// old head: a ring no breaker was in). If the owner bit stays taken (the
+    /// snapshot interrupted its owner on the same core, which cannot finish
+    /// until the snapshot returns), the ring is read from outside and cut to
+    /// the outcomes its metadata covers: a not-yet-full ring exactly as it
+    /// was before the owner's batch, a full one with that batch possibly
+    /// partly applied. Either is a ring `restore` accepts.
+    pub(crate) fn ring(
+        &self,
+        p: &FailureRate,
+        epoch: u16,
+        current: &dyn Fn() -> Option<u16>,
+    ) -> ((u64, u8, u8), Option<u16>) {
+        #[cfg(not(loom))]
+        const TRIES: u32 = 64;
+        #[cfg(loom)]
+        const TRIES: u32 = 2;
+        let read = |meta: u32| {
+            if meta & TAG_MASK != tag_of(epoch) {
+                return (0, 0, 0);
+            }
+            let mut bits = (self.hi.load(Relaxed) as u64) << 32 | self.lo.load(Relaxed) as u64;
+            let mut head = (meta >> HEAD_SHIFT) & 0x3F;
+            let len = (meta >> LEN_SHIFT) & 0x7F;
+            if len < p.window as u32 {
+                bits &= (1u64 << len) - 1;
+                head = len;
+            }
+            (bits, head as u8, len as u8)
+        };
+        for _ in 0..TRIES {
+            let Some(mut meta) = self.guard.try_own() else {
+                core::hint::spin_loop();
+                continue;
+            };
+            let mut apply = |meta: &mut u32, reset, s, f| self.apply(p, meta, reset, s, f);
+            let mut trip = self.guard.drain_owned(&mut meta, None, current, &mut apply);
+            let ring = read(meta);
+            self.guard.word.store(meta & !OWNED, Release);
+            if self.guard.backlog_pending() {
+                // Deposited while this read owned the window: apply them as
+                // their recorders expect the owner to.
+                trip = self.guard.record(None, current, &mut apply).or(trip);
+            }
+            return (ring, trip);
+        }
+        (read(self.guard.meta()), None)
     }
 
     /// `(failures, recorded)` in the window if it belongs to `epoch`.
@@ -380,28 +476,6 @@ impl CountWindow {
         }
         let fails = self.lo.load(Relaxed).count_ones() + self.hi.load(Relaxed).count_ones();
         (fails, (meta >> LEN_SHIFT) & 0x7F)
-    }
-
-    /// `(failure bits, next slot, length)` for a snapshot.
-    pub(crate) fn raw(&self, epoch: u16) -> (u64, u8, u8) {
-        let meta = self.guard.meta();
-        if meta & TAG_MASK != tag_of(epoch) {
-            return (0, 0, 0);
-        }
-        let bits = (self.hi.load(Relaxed) as u64) << 32 | self.lo.load(Relaxed) as u64;
-        (
-            bits,
-            ((meta >> HEAD_SHIFT) & 0x3F) as u8,
-            ((meta >> LEN_SHIFT) & 0x7F) as u8,
-        )
-    }
-
-    /// Restores a snapshot's window for `epoch` (single-threaded use: boot).
-    pub(crate) fn restore(&self, epoch: u16, bits: u64, head: u8, len: u8) {
-        self.lo.store(bits as u32, Relaxed);
-        self.hi.store((bits >> 32) as u32, Relaxed);
-        let meta = tag_of(epoch) | (head as u32) << HEAD_SHIFT | (len as u32) << LEN_SHIFT;
-        self.guard.word.store(meta, Release);
     }
 }
 
@@ -420,6 +494,22 @@ impl WindowStore for CountWindow {
     }
     fn count(&self) -> Option<&CountWindow> {
         Some(self)
+    }
+    fn claim(&self) -> bool {
+        self.guard.claim()
+    }
+    fn install(&self, epoch: u16, ring: Option<(u64, u8, u8)>) {
+        let (bits, head, len) = ring.unwrap_or((0, 0, 0));
+        self.lo.store(bits as u32, Relaxed);
+        self.hi.store((bits >> 32) as u32, Relaxed);
+        let meta = match ring {
+            Some(_) => tag_of(epoch) | (head as u32) << HEAD_SHIFT | (len as u32) << LEN_SHIFT,
+            None => empty_meta(epoch),
+        };
+        self.guard.release_with(meta);
+    }
+    fn unclaim(&self) {
+        self.guard.release_with(self.guard.meta());
     }
 }
 
@@ -497,7 +587,7 @@ impl BucketWindow {
         let n = p.buckets as u64;
         let index = now / p.bucket_ms() as u64;
         self.guard
-            .record(epoch, failed, current, &mut |meta, reset, s, f| {
+            .record(Some((epoch, failed)), current, &mut |meta, reset, s, f| {
                 if reset {
                     *meta &= TAG_MASK;
                 }
@@ -590,6 +680,17 @@ impl WindowStore for BucketWindow {
     fn buckets(&self) -> Option<&BucketWindow> {
         Some(self)
     }
+    fn claim(&self) -> bool {
+        self.guard.claim()
+    }
+    fn install(&self, epoch: u16, _: Option<(u64, u8, u8)>) {
+        // A restored time window is empty: no `HAS_LAST`, so the first
+        // recorder of `epoch` clears the buckets it uses.
+        self.guard.release_with(empty_meta(epoch));
+    }
+    fn unclaim(&self) {
+        self.guard.release_with(self.guard.meta());
+    }
 }
 
 /// The storage of both windows, for [`AnyPolicy`](crate::AnyPolicy).
@@ -622,5 +723,23 @@ impl WindowStore for AnyWindow {
     }
     fn buckets(&self) -> Option<&BucketWindow> {
         Some(&self.buckets)
+    }
+    fn claim(&self) -> bool {
+        if !self.count.claim() {
+            return false;
+        }
+        if !self.buckets.claim() {
+            self.count.unclaim();
+            return false;
+        }
+        true
+    }
+    fn install(&self, epoch: u16, ring: Option<(u64, u8, u8)>) {
+        self.count.install(epoch, ring);
+        self.buckets.install(epoch, None);
+    }
+    fn unclaim(&self) {
+        self.count.unclaim();
+        self.buckets.unclaim();
     }
 }

@@ -893,3 +893,129 @@ fn time_window_two_failures_trip_once() {
         check_chain(&b, State::Closed, 0);
     });
 }
+
+// ------------------------------------------------------------ restore
+
+/// Regression (defect: a skipped open period after a restore). A closed
+/// snapshot at epoch 255 is restored into a fresh breaker, which then trips
+/// into epoch 256, whose time-word tag (its low 8 bits) is 0. The restore used
+/// to write the time words as 0, which is exactly that tag: a reader between
+/// the tripping thread's state CAS and its time-word writes took 0 for the
+/// opening time and got a trial permit at once, 50 ms into a 100 ms open
+/// period. The restore now writes the restored epoch's tag.
+#[test]
+fn restore_tags_the_time_words_with_its_epoch() {
+    check_with(
+        "restore_tags_the_time_words_with_its_epoch",
+        3,
+        20_000,
+        || {
+            set_now(0);
+            let old = breaker(&TRIP_ON_ONE);
+            for _ in 0..255 {
+                old.reset();
+            }
+            assert_eq!(old.epoch(), 255);
+            let bytes = old.snapshot();
+            let b = breaker(&TRIP_ON_ONE);
+            b.restore(&bytes).unwrap();
+            assert_eq!((b.epoch(), raw_state(&b)), (255, State::Closed));
+            let p = b.try_acquire().unwrap().into_token();
+            let b1 = b.clone();
+            let t1 = thread::spawn(move || {
+                set_now(1_000_000);
+                b1.record_token(p, Outcome::Failure) // opens epoch 256
+            });
+            let b2 = b.clone();
+            let t2 = thread::spawn(move || {
+                set_now(1_000_050);
+                match b2.try_acquire() {
+                    Ok(p) => assert_eq!(
+                        p.epoch(),
+                        255,
+                        "trial permit 50 ms into a 100 ms open period (openedAt read as {:?})",
+                        b2.metrics().opened_at
+                    ),
+                    Err(r) => assert_eq!(r.reason(), RejectReason::Open),
+                }
+            });
+            t1.join().unwrap();
+            t2.join().unwrap();
+        },
+    );
+}
+
+/// Regression (defect: a snapshot refused by its own restore). One thread
+/// records a failure into a count window (`[S]` becomes `[S, F]`) while
+/// another takes a snapshot. A recorder sets the slot's bit before it moves
+/// the ring's head; the snapshot used to read the head and then the bits from
+/// outside, and could pair the new bit with the old head, a ring `restore`
+/// refuses (`Invalid("window")`). The snapshot now reads the ring as its
+/// owner: it restores, as the ring before or after the failure.
+#[test]
+fn snapshot_while_a_count_window_records() {
+    check("snapshot_while_a_count_window_records", 3, || {
+        set_now(0);
+        let b = breaker(&RATE_60);
+        b.try_acquire().unwrap().success(); // [S]
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || b1.try_acquire().unwrap().failure()); // [S, F]: 50 %, no trip
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            let bytes = b2.snapshot();
+            let fresh = Breaker::new(&RATE_60, ThreadClock);
+            fresh
+                .restore(&bytes)
+                .expect("a snapshot taken while the window records is refused");
+            let window = fresh.metrics().window;
+            assert!(
+                matches!(window, Some((0, 1) | (1, 2))),
+                "restored a window the breaker never had: {window:?}"
+            );
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+        assert_eq!(b.metrics().window, Some((1, 2)));
+    });
+}
+
+/// A restore races a trip on a breaker that is being shared already (a
+/// `static` an interrupt handler uses). Exactly one of them wins: either the
+/// trip comes first and the restore is refused (`InUse`) leaving the trip's
+/// open state, or the restore is one atomic step and the other thread's call
+/// is rejected or counted as stale; never a mix (the restored time words with
+/// the trip's epoch, or the reverse).
+#[test]
+fn restore_races_a_trip() {
+    check_with("restore_races_a_trip", 3, 20_000, || {
+        set_now(500);
+        let source = breaker(&TRIP_ON_ONE);
+        trip(&source); // open at 500, epoch 1
+        let bytes = source.snapshot();
+        set_now(0);
+        let b = breaker(&TRIP_ON_ONE);
+        let b1 = b.clone();
+        let t1 = thread::spawn(move || {
+            set_now(600);
+            b1.restore(&bytes)
+        });
+        let b2 = b.clone();
+        let t2 = thread::spawn(move || {
+            set_now(550); // inside the restored open period (500 + 100)
+            if let Ok(p) = b2.try_acquire() {
+                p.failure();
+            }
+        });
+        let restored = t1.join().unwrap();
+        t2.join().unwrap();
+        assert_eq!(raw_state(&b), State::Open);
+        let opened_at = b.metrics().opened_at;
+        match restored {
+            Ok(()) => assert_eq!(opened_at, Some(500), "restored, then lost its time"),
+            Err(e) => {
+                assert_eq!(e, halfopen::SnapshotError::InUse);
+                assert_eq!(opened_at, Some(550), "refused, yet changed the trip's time");
+            }
+        }
+    });
+}

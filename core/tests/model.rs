@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
 use halfopen::{
-    AnyPolicy, Breaker, CallError, Config, Counters, MockClock, Outcome, Permit, Policy,
+    AnyPolicy, Breaker, CallError, Clock, Config, Counters, MockClock, Outcome, Permit, Policy,
     RejectReason, State, MAX_DURATION_MS, SNAPSHOT_LEN,
 };
 use proptest::prelude::*;
@@ -547,10 +547,16 @@ impl Model {
         }
     }
 
-    /// What a snapshot carries into a fresh breaker: no trial permits in
-    /// flight, no time-window buckets, no totals.
-    fn restored(&self) -> Self {
+    /// What a snapshot carries into a fresh breaker whose clock reads `now`:
+    /// no trial permits in flight, no time-window buckets, no totals; an
+    /// opening ahead of the clock counts as opening at the restore.
+    fn restored(&self, now: u64) -> Self {
         let mut m = self.clone();
+        if let MState::Open { opened_at, k } = m.state {
+            if opened_at > now {
+                m.state = MState::Open { opened_at: now, k };
+            }
+        }
         if let MState::HalfOpen { successes, k, .. } = m.state {
             m.state = MState::HalfOpen {
                 in_flight: 0,
@@ -1072,7 +1078,7 @@ fn run_case<P: Policy>(config: &Config<P>, case: &Case) -> Result<(), TestCaseEr
     let Some(_) = case.restore_at else {
         return Ok(());
     };
-    let model = run.model.restored();
+    let model = run.model.restored(clock.now_ms());
     let bytes = first.snapshot();
     drop(run);
     let second = Breaker::with_observer(config, &clock, Counters::new());
@@ -1081,7 +1087,7 @@ fn run_case<P: Policy>(config: &Config<P>, case: &Case) -> Result<(), TestCaseEr
         .map_err(|e| TestCaseError::fail(format!("restore of a fresh snapshot failed: {e}")))?;
     prop_assert_eq!(
         second.snapshot(),
-        bytes,
+        rebased(bytes, clock.now_ms()),
         "a restored breaker's snapshot differs from the one it was restored from"
     );
     let mut run = Run::new(&second, &clock, model, case);
@@ -1142,6 +1148,18 @@ fn after_ops(cfg: &Cfg, start: u64, ops: &[Op]) -> [u8; SNAPSHOT_LEN] {
     })
 }
 
+/// The snapshot `bytes` as restored on a clock that reads `now`: an open
+/// breaker's `openedAt` ahead of the clock becomes `now`.
+fn rebased(mut bytes: [u8; SNAPSHOT_LEN], now: u64) -> [u8; SNAPSHOT_LEN] {
+    let opened_at = u64::from_le_bytes(bytes[8..16].try_into().unwrap());
+    if bytes[3] == 1 && opened_at > now {
+        bytes[8..16].copy_from_slice(&now.to_le_bytes());
+        let sum = fnv1a(&bytes[..36]);
+        bytes[36..40].copy_from_slice(&sum.to_le_bytes());
+    }
+    bytes
+}
+
 fn fnv1a(bytes: &[u8]) -> u32 {
     bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
         (h ^ b as u32).wrapping_mul(0x0100_0193)
@@ -1184,7 +1202,8 @@ proptest! {
             match b.restore(&bytes) {
                 Err(_) => prop_assert_eq!(b.snapshot(), before, "a refused restore changed the breaker"),
                 Ok(()) => {
-                    prop_assert_eq!(&b.snapshot()[..], &bytes[..], "restored state does not snapshot back to its bytes");
+                    let expected = rebased(bytes[..].try_into().unwrap(), start);
+                    prop_assert_eq!(b.snapshot(), expected, "restored state does not snapshot back to its bytes");
                     let mut run = Run::new(&b, &clock, Model::new(cfg), &after_case);
                     for (i, op) in after.iter().enumerate() {
                         let _ = run.step(i, *op);

@@ -288,6 +288,7 @@ impl defmt::Format for Sentence {
 struct Held {
     live: bool,
     epoch: u16,
+    trial: bool,
     started_ms: [u32; 2],
 }
 
@@ -295,6 +296,7 @@ impl Held {
     const EMPTY: Held = Held {
         live: false,
         epoch: 0,
+        trial: false,
         started_ms: [0; 2],
     };
 
@@ -303,6 +305,7 @@ impl Held {
         Held {
             live: true,
             epoch: token.epoch(),
+            trial: token.is_trial(),
             started_ms: [s as u32, (s >> 32) as u32],
         }
     }
@@ -312,7 +315,7 @@ impl Held {
             return None;
         }
         let s = u64::from(self.started_ms[0]) | (u64::from(self.started_ms[1]) << 32);
-        Some(PermitToken::from_parts(self.epoch, s))
+        Some(PermitToken::from_parts(self.epoch, self.trial, s))
     }
 }
 

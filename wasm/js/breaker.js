@@ -20,6 +20,7 @@ const HALF_OPEN_PERMIT = 1 << 16;
 /** Rejection codes of an acquire. */
 const REJECT_OPEN = -1;
 const REJECT_ISOLATED = -3;
+const REJECT_CLOCK_OUT_OF_RANGE = -4;
 /** Outcome codes. */
 const SUCCESS = 0;
 const FAILURE = 1;
@@ -63,16 +64,18 @@ function optionError(Ctor, key, message) {
  */
 export class BrokenCircuitError extends Error {
     /**
-     * @param {'open' | 'halfOpenFull'} reason
+     * @param {'open' | 'halfOpenFull' | 'clockOutOfRange'} reason
      * @param {number | undefined} retryAfterMs
      */
     constructor(reason, retryAfterMs) {
         super(
             reason === 'open'
                 ? `circuit open: call rejected${retryAfterMs === undefined ? '' : `, retry in ${retryAfterMs} ms`}`
-                : 'circuit half-open: every trial call is in flight, call rejected',
+                : reason === 'clockOutOfRange'
+                  ? 'clock reading at or past 2^59 ms: the clock must count milliseconds (is it counting microseconds or nanoseconds?); call rejected'
+                  : 'circuit half-open: every trial call is in flight, call rejected',
         );
-        /** Why: `open` or `halfOpenFull`. */
+        /** Why: `open`, `halfOpenFull` or `clockOutOfRange`. */
         this.reason = reason;
         /** When open: milliseconds until a trial call may be let through. */
         this.retryAfterMs = retryAfterMs;
@@ -587,6 +590,8 @@ export class CircuitBreaker {
         } else if (code === REJECT_OPEN) {
             const ms = this.#inner.retry_after_ms();
             error = new BrokenCircuitError('open', ms < 0 ? undefined : ms);
+        } else if (code === REJECT_CLOCK_OUT_OF_RANGE) {
+            error = new BrokenCircuitError('clockOutOfRange', undefined);
         } else {
             error = new BrokenCircuitError('halfOpenFull', undefined);
         }

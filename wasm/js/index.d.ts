@@ -325,8 +325,11 @@ export declare class CircuitBreaker<F = never> {
  */
 export declare class BrokenCircuitError extends Error {
     readonly name: 'BrokenCircuitError';
-    /** `open` or `halfOpenFull`. */
-    readonly reason: 'open' | 'halfOpenFull';
+    /**
+     * `open`, `halfOpenFull`, or `clockOutOfRange`: the `clock` option read at
+     * or past 2^59 ms, which is not a clock in milliseconds.
+     */
+    readonly reason: 'open' | 'halfOpenFull' | 'clockOutOfRange';
     /** When open: milliseconds until a trial call may be let through. */
     readonly retryAfterMs: number | undefined;
 }

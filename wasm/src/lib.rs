@@ -89,6 +89,8 @@ pub const REJECT_OPEN: i32 = -1;
 pub const REJECT_HALF_OPEN_FULL: i32 = -2;
 /// Rejection code: the breaker is isolated.
 pub const REJECT_ISOLATED: i32 = -3;
+/// Rejection code: the clock read at or past 2^59 ms (not milliseconds?).
+pub const REJECT_CLOCK_OUT_OF_RANGE: i32 = -4;
 /// Outcome code: the call worked.
 pub const OUTCOME_SUCCESS: u32 = 0;
 /// Outcome code: the call failed.
@@ -441,13 +443,11 @@ impl WasmBreaker {
         match self.breaker.try_acquire_token() {
             Ok(token) => {
                 self.started.set(token.started_ms());
-                let epoch = token.epoch();
-                // A permit was just granted, so the state is closed or
-                // half-open: `state()` reads no clock for either.
-                if self.breaker.epoch() == epoch && self.breaker.state() == State::HalfOpen {
-                    epoch as i32 | HALF_OPEN_PERMIT
+                let epoch = token.epoch() as i32;
+                if token.is_trial() {
+                    epoch | HALF_OPEN_PERMIT
                 } else {
-                    epoch as i32
+                    epoch
                 }
             }
             Err(r) => {
@@ -457,6 +457,7 @@ impl WasmBreaker {
                     RejectReason::Open => REJECT_OPEN,
                     RejectReason::HalfOpenFull => REJECT_HALF_OPEN_FULL,
                     RejectReason::Isolated => REJECT_ISOLATED,
+                    RejectReason::ClockOutOfRange => REJECT_CLOCK_OUT_OF_RANGE,
                 }
             }
         }
@@ -491,7 +492,11 @@ impl WasmBreaker {
     }
 
     fn token(token: i32, started_ms: f64) -> PermitToken {
-        PermitToken::from_parts((token & 0xFFFF) as u16, started_ms as u64)
+        PermitToken::from_parts(
+            (token & 0xFFFF) as u16,
+            token & HALF_OPEN_PERMIT != 0,
+            started_ms as u64,
+        )
     }
 
     /// The state code as of now (reads the clock only when open).

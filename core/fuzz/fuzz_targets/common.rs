@@ -288,7 +288,8 @@ pub fn run_ops(
             9 | 10 | 11 => clock.set(input.instant(now)),
             12 => {
                 // A token forged across an FFI boundary: any epoch, any start.
-                let token = PermitToken::from_parts(input.u64() as u16, input.u64());
+                let token =
+                    PermitToken::from_parts(input.u64() as u16, input.byte() & 1 == 1, input.u64());
                 match input.byte() % 4 {
                     0 => b.release_token(token),
                     x => {
@@ -346,7 +347,9 @@ fn check_rejection(b: &Core<'_>, reason: RejectReason, retry: Option<u64>) {
             let d = retry.expect("an open rejection has a retry hint");
             assert!(d >= 1, "open rejection with hint 0");
         }
-        RejectReason::HalfOpenFull | RejectReason::Isolated => assert_eq!(retry, None),
+        RejectReason::HalfOpenFull | RejectReason::Isolated | RejectReason::ClockOutOfRange => {
+            assert_eq!(retry, None)
+        }
     }
     let _ = b;
 }

@@ -89,7 +89,7 @@ try {
     await breaker.execute(async () => 1);
 } catch (e) {
     if (e instanceof BrokenCircuitError) {
-        const reason: 'open' | 'halfOpenFull' = e.reason;
+        const reason: 'open' | 'halfOpenFull' | 'clockOutOfRange' = e.reason;
         const after: number | undefined = e.retryAfterMs;
         console.log(reason, after, e.message);
     } else if (e instanceof IsolatedCircuitError) {
