@@ -69,29 +69,35 @@
 extern crate std;
 
 mod breaker;
+mod call;
 pub mod clock;
 mod config;
 pub mod guide;
+mod metrics;
 mod observer;
+mod permit;
 mod policy;
 mod registry;
+mod reject;
 mod snapshot;
 mod state;
 mod sync;
+mod time_words;
 mod window;
 
-pub use breaker::{
-    Breaker, CallError, Metrics, Outcome, Permit, PermitToken, RejectReason, Rejected,
-};
+pub use breaker::Breaker;
 #[cfg(feature = "embassy-time")]
 pub use clock::EmbassyClock;
 #[cfg(feature = "std")]
 pub use clock::StdClock;
 pub use clock::{Clock, FnClock, MockClock};
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind, MAX_DURATION_MS};
+pub use metrics::Metrics;
 pub use observer::{Counters, Observer, OnTransition, Totals, Transition};
+pub use permit::{Outcome, Permit, PermitToken};
 pub use policy::{AnyPolicy, ConsecutiveFailures, FailureRate, Policy, TimeWindow};
 pub use registry::{presets, Registry, RegistryError, MAX_NAME_LEN};
+pub use reject::{CallError, RejectReason, Rejected};
 pub use snapshot::{SnapshotError, SNAPSHOT_LEN};
 pub use state::{Health, State};
 #[doc(hidden)]

@@ -7,7 +7,7 @@
 //! nothing, so firmware can log with defmt from it); a pair `(A, B)` does
 //! both. Hooks run after the state change they report has been committed.
 
-use crate::breaker::RejectReason;
+use crate::reject::RejectReason;
 use crate::state::State;
 use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::Relaxed};
 

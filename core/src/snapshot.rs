@@ -160,7 +160,7 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     /// assert!(after.restore(&bytes[..39]).is_err());
     /// ```
     pub fn snapshot(&self) -> [u8; SNAPSHOT_LEN] {
-        let w = self.raw_word();
+        let w = self.load();
         let mut b = [0u8; SNAPSHOT_LEN];
         b[0..2].copy_from_slice(&MAGIC);
         b[2] = VERSION;
@@ -174,18 +174,18 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                 // If the opening caller has not written the time yet, the open
                 // period has only just begun: record it as opening now.
                 let at = self
-                    .raw_opened_at(w)
+                    .time
+                    .opened_at(w)
                     .unwrap_or_else(|| self.clock().now_ms().min(TIME_LIMIT - 1));
                 b[8..16].copy_from_slice(&at.to_le_bytes());
             }
             State::Closed => b[16..20].copy_from_slice(&(w.run() as u32).to_le_bytes()),
             State::HalfOpen => {
-                b[16..20].copy_from_slice(&self.raw_trial_successes(w).to_le_bytes());
+                b[16..20].copy_from_slice(&self.time.trial_successes(w).to_le_bytes());
             }
             State::Isolated => {}
         }
-        if let (State::Closed, Kind::Rate(p), Some(count)) =
-            (w.state(), kind, self.raw_window().count())
+        if let (State::Closed, Kind::Rate(p), Some(count)) = (w.state(), kind, self.window.count())
         {
             let ((bits, head, len), trip) = count.ring(&p, w.epoch(), &|| self.closed_epoch());
             b[20..28].copy_from_slice(&bits.to_le_bytes());

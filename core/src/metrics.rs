@@ -1,0 +1,137 @@
+//! What a breaker reports about itself: the metrics snapshot and the coarse
+//! health summary.
+
+use crate::breaker::Breaker;
+use crate::clock::Clock;
+use crate::observer::{Observer, Totals};
+use crate::policy::{Kind, Policy};
+use crate::state::{Health, State};
+use crate::window::WindowStore;
+
+/// A snapshot of the metrics: totals (when the observer keeps them) and the
+/// current decision state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Successes recorded.
+    pub successes: u32,
+    /// Failures recorded, slow calls included.
+    pub failures: u32,
+    /// Successes recorded as failures because they were slow.
+    pub slow_calls: u32,
+    /// Outcomes recorded as ignored.
+    pub ignored: u32,
+    /// Acquires rejected.
+    pub rejected: u32,
+    /// Changes of state.
+    pub transitions: u32,
+    /// Whether the totals above are kept (the observer is or holds
+    /// [`Counters`](crate::Counters)); if not they read 0.
+    pub totals_kept: bool,
+    /// The state, as `state()` reads it.
+    pub state: State,
+    /// The current epoch.
+    pub epoch: u16,
+    /// When the breaker opened, while open.
+    pub opened_at: Option<u64>,
+    /// When an acquire will be let through as a trial, while open.
+    pub retry_at: Option<u64>,
+    /// The consecutive-failure run (consecutive policy, closed).
+    pub failure_run: u16,
+    /// `(failures, recorded)` in the current window (rate policies, closed).
+    pub window: Option<(u64, u64)>,
+}
+
+impl Metrics {
+    /// The failure rate of the current window in percent (rate policies).
+    pub fn failure_rate_percent(&self) -> Option<u8> {
+        match self.window {
+            Some((f, n)) if n > 0 => Some((f * 100 / n) as u8),
+            _ => None,
+        }
+    }
+}
+
+impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
+    /// The metrics: totals if the observer keeps them, and the decision state.
+    /// Reads the clock only when open or for a time window.
+    pub fn metrics(&self) -> Metrics {
+        let w = self.load();
+        let kind = self.config.policy.kind();
+        let now = if w.state() == State::Open || matches!(kind, Kind::Time(_)) {
+            self.now()
+        } else {
+            0
+        };
+        let totals = self.observer.totals();
+        let t = totals.unwrap_or_default();
+        let (opened_at, retry_at) = if w.state() == State::Open {
+            (self.time.opened_at(w), self.retry_at(w))
+        } else {
+            (None, None)
+        };
+        let closed = w.state() == State::Closed;
+        let window = match kind {
+            Kind::Consecutive(_) => None,
+            Kind::Rate(_) => {
+                let (f, n) = self.window.count().map_or((0, 0), |c| c.totals(w.epoch()));
+                Some(if closed { (f as u64, n as u64) } else { (0, 0) })
+            }
+            Kind::Time(p) => {
+                let tw = self
+                    .window
+                    .buckets()
+                    .map_or((0, 0), |b| b.totals(&p, w.epoch(), now));
+                Some(if closed { tw } else { (0, 0) })
+            }
+        };
+        Metrics {
+            successes: t.successes,
+            failures: t.failures,
+            slow_calls: t.slow_calls,
+            ignored: t.ignored,
+            rejected: t.rejected,
+            transitions: t.transitions,
+            totals_kept: totals.is_some(),
+            state: self.state_at_word(w, now),
+            epoch: w.epoch(),
+            opened_at,
+            retry_at,
+            failure_run: if closed { w.run() } else { 0 },
+            window,
+        }
+    }
+
+    /// The totals, if the observer keeps them.
+    pub fn totals(&self) -> Option<Totals> {
+        self.observer.totals()
+    }
+
+    /// A coarse health summary: `Critical` when open or isolated, `Degraded`
+    /// when half-open or closed but at least half way to tripping, else
+    /// `Healthy`.
+    pub fn health(&self) -> Health {
+        let m = self.metrics();
+        match m.state {
+            State::Open | State::Isolated => Health::Critical,
+            State::HalfOpen => Health::Degraded,
+            State::Closed => {
+                let halfway = match self.config.policy.kind() {
+                    Kind::Consecutive(p) => m.failure_run as u32 * 2 >= p.threshold as u32,
+                    Kind::Rate(p) => m.window.is_some_and(|(f, n)| {
+                        n >= p.minimum_calls as u64 && f * 200 >= p.percent as u64 * n
+                    }),
+                    Kind::Time(p) => m.window.is_some_and(|(f, n)| {
+                        n >= p.minimum_calls as u64 && f * 200 >= p.percent as u64 * n
+                    }),
+                };
+                if halfway && m.failure_run as u64 + m.window.map_or(0, |w| w.0) > 0 {
+                    Health::Degraded
+                } else {
+                    Health::Healthy
+                }
+            }
+        }
+    }
+}
