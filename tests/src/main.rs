@@ -1,4 +1,4 @@
-//! `halfopen-conformance FILE...`: runs BEHAVIOR.md vector files against the
+//! `halfopen-conformance FILE...`: runs conformance vector files (SPEC.md) against the
 //! core, prints `ok NAME` / `FAIL NAME: ...` per case and `N passed, N
 //! failed`, and exits non-zero on any failure.
 
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let paths: Vec<String> = std::env::args().skip(1).collect();
     if paths.is_empty() {
-        eprintln!("usage: halfopen-conformance FILE...  (BEHAVIOR.md vector files)");
+        eprintln!("usage: halfopen-conformance FILE...  (conformance vector files, SPEC.md)");
         return ExitCode::from(2);
     }
     let mut out = std::io::stdout().lock();

@@ -72,3 +72,56 @@ fn metrics_include_epoch_opened_at_and_retry_at() {
                   {"at": 8, "do": "reset", "expect": {"metrics": {"epoch": 2, "openedAt": null}}}]}]"#;
     assert_eq!(run_text(text).unwrap()[0].failure, None);
 }
+
+#[test]
+fn the_selftest_file_fails_with_the_expected_lines() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("selftest");
+    let file = dir.join("failing.json").to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    let (passed, failed) = run_files(&[file], &mut out).unwrap();
+    let expected = std::fs::read_to_string(dir.join("failing.expected")).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), expected);
+    assert_eq!((passed, failed), (1, 42));
+}
+
+#[test]
+fn a_case_parses_into_typed_steps() {
+    use halfopen::{RejectReason, State};
+    use halfopen_conformance::model::{parse_file, Expect, Metric, MetricValue, Op, Outcome};
+
+    let text = r#"[{"name": "t", "config": {"trip": {"consecutiveFailures": 2}, "openMs": 10},
+        "steps": [{"at": 0, "do": "acquire", "permit": "a"},
+                  {"at": 1, "do": "call", "outcome": "drop", "durationMs": 4,
+                   "expect": {"reject": "open", "metrics": {"retryAt": null, "state": "open"}}},
+                  {"at": 2, "do": "failure", "permit": "a", "expect": {"state": "closed"}},
+                  {"at": 3, "do": "jump"}, {"at": 4, "do": "reset"}]}]"#;
+    let cases = parse_file(text).unwrap();
+    let c = &cases[0];
+    assert_eq!(c.name, "t");
+    assert_eq!(c.malformed, None);
+    // In key order: `openMs` before `trip`.
+    assert_eq!(
+        c.config,
+        [
+            ("openMs".to_owned(), 10),
+            ("consecutiveFailures".to_owned(), 2)
+        ]
+    );
+    assert_eq!(c.permits, ["a"]);
+    assert_eq!(c.steps.len(), 3, "the steps before the malformed one");
+    assert_eq!(c.stop.as_deref(), Some("step 3: unknown action \"jump\""));
+    assert_eq!(c.steps[0].op, Op::Acquire(Some(0)));
+    assert_eq!(c.steps[1].op, Op::Call(Outcome::Drop, 4));
+    assert_eq!(
+        c.steps[1].expect,
+        Expect {
+            reject: Some(RejectReason::Open),
+            metrics: vec![
+                (Metric::RetryAt, MetricValue::Null),
+                (Metric::State, MetricValue::State(State::Open))
+            ],
+            ..Expect::default()
+        }
+    );
+    assert_eq!(c.steps[2].op, Op::Record(Outcome::Failure, 0));
+}

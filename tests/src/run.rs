@@ -1,0 +1,180 @@
+//! Runs parsed cases ([`crate::model`]) against the core on the host.
+//!
+//! Each case builds a breaker from its `config` through the same key paths
+//! a JavaScript or JSON user gives (`Config::builder().set(path, value)`),
+//! drives it step by step with a [`MockClock`] set to each step's `at`, and
+//! compares what it sees with the step's `expect`.
+
+use halfopen::{
+    AnyPolicy, Breaker, Config, ConfigError, Counters, MockClock, PermitToken, RejectReason,
+};
+
+use crate::model::{Case, Expect, Metric, MetricValue, Op, Outcome, Step};
+
+/// Builds the configuration of a case's `(path, value)` pairs: the outer
+/// error is a key the builder does not know, the inner one the config's
+/// validation.
+pub fn build_config(
+    pairs: &[(String, i64)],
+) -> Result<Result<Config<AnyPolicy>, ConfigError>, String> {
+    let mut builder = Config::builder();
+    for (key, value) in pairs {
+        builder = match builder.set(key, *value) {
+            Ok(b) => b,
+            Err(e) => return Err(format!("unknown config key {key} ({e})")),
+        };
+    }
+    Ok(builder.build())
+}
+
+type Subject<'a> = Breaker<'a, &'a MockClock, AnyPolicy, Counters>;
+
+/// Runs one case: `Err` holds why it failed, as the runner prints it after
+/// `FAIL NAME: `.
+pub fn run_case(case: &Case) -> Result<(), String> {
+    if let Some(why) = &case.malformed {
+        return Err(why.clone());
+    }
+    let config = match (build_config(&case.config)?, &case.config_error) {
+        (Err(e), Some(want)) if *want == e.key() => return Ok(()),
+        (Err(e), Some(want)) => {
+            return Err(format!(
+                "step 0: expected configError {want}, got configError {} ({e})",
+                e.key()
+            ))
+        }
+        (Err(e), None) => {
+            return Err(format!(
+                "step 0: expected a valid config, got configError {e}"
+            ))
+        }
+        (Ok(_), Some(want)) => {
+            return Err(format!(
+                "step 0: expected configError {want}, got a valid config"
+            ))
+        }
+        (Ok(c), None) => c,
+    };
+    let clock = MockClock::new(0);
+    let breaker = Breaker::with_observer(&config, &clock, Counters::new());
+    let mut held: Vec<Option<PermitToken>> = case.permits.iter().map(|_| None).collect();
+    for (i, step) in case.steps.iter().enumerate() {
+        run_step(case, step, &clock, &breaker, &mut held)
+            .map_err(|what| format!("step {i}: {what}"))?;
+    }
+    match &case.stop {
+        Some(why) => Err(why.clone()),
+        None => Ok(()),
+    }
+}
+
+fn record(breaker: &Subject<'_>, token: PermitToken, outcome: Outcome) {
+    match outcome {
+        Outcome::Success => breaker.record_token(token, halfopen::Outcome::Success),
+        Outcome::Failure => breaker.record_token(token, halfopen::Outcome::Failure),
+        Outcome::Ignore => breaker.record_token(token, halfopen::Outcome::Ignore),
+        Outcome::Drop => breaker.release_token(token),
+    }
+}
+
+fn run_step(
+    case: &Case,
+    step: &Step,
+    clock: &MockClock,
+    breaker: &Subject<'_>,
+    held: &mut [Option<PermitToken>],
+) -> Result<(), String> {
+    clock.set(step.at);
+    let mut last = step.at;
+    let mut acquired: Option<Result<(), RejectReason>> = None;
+    match step.op {
+        Op::Acquire(slot) => {
+            let r = breaker.try_acquire_token();
+            acquired = Some(r.as_ref().map(|_| ()).map_err(|e| e.reason()));
+            if let (Ok(token), Some(slot)) = (r, slot) {
+                held[slot] = Some(token);
+            }
+        }
+        Op::Record(outcome, slot) => {
+            let token = held[slot]
+                .take()
+                .ok_or_else(|| format!("no held permit named {:?}", case.permits[slot]))?;
+            record(breaker, token, outcome);
+        }
+        Op::Call(outcome, duration_ms) => {
+            let r = breaker.try_acquire_token();
+            acquired = Some(r.as_ref().map(|_| ()).map_err(|e| e.reason()));
+            if let Ok(token) = r {
+                last = step.at.saturating_add(duration_ms);
+                clock.set(last);
+                record(breaker, token, outcome);
+            }
+        }
+        Op::State => {}
+        Op::Isolate => breaker.isolate(),
+        Op::Reset => breaker.reset(),
+    }
+    check(&step.expect, breaker, acquired, last)
+}
+
+/// The checks, in [`Expect`]'s order.
+fn check(
+    e: &Expect,
+    breaker: &Subject<'_>,
+    acquired: Option<Result<(), RejectReason>>,
+    last: u64,
+) -> Result<(), String> {
+    if let Some(want) = e.allowed {
+        let got = acquired
+            .ok_or("`allowed` expected on a step that does not acquire")?
+            .is_ok();
+        if got != want {
+            return Err(format!("expected allowed {want}, got {got}"));
+        }
+    }
+    if e.config_error {
+        return Err("configError is only expected on the first step of an invalid config".into());
+    }
+    if !e.metrics.is_empty() {
+        let m = breaker.metrics();
+        let opt = |v: Option<u64>| v.map_or(MetricValue::Null, MetricValue::Num);
+        for &(key, want) in &e.metrics {
+            let got = match key {
+                Metric::Epoch => MetricValue::Num(m.epoch.into()),
+                Metric::Failures => MetricValue::Num(m.failures.into()),
+                Metric::Ignored => MetricValue::Num(m.ignored.into()),
+                Metric::OpenedAt => opt(m.opened_at),
+                Metric::Rejected => MetricValue::Num(m.rejected.into()),
+                Metric::RetryAt => opt(m.retry_at),
+                Metric::SlowCalls => MetricValue::Num(m.slow_calls.into()),
+                Metric::State => MetricValue::State(breaker.state_at(last)),
+                Metric::Successes => MetricValue::Num(m.successes.into()),
+                Metric::Transitions => MetricValue::Num(m.transitions.into()),
+            };
+            if got != want {
+                return Err(format!("expected metrics.{} {want}, got {got}", key.name()));
+            }
+        }
+    }
+    if let Some(want) = e.reject {
+        let got = acquired.ok_or("`reject` expected on a step that does not acquire")?;
+        let got = got.err().map_or("allowed", RejectReason::as_str);
+        if got != want.as_str() {
+            return Err(format!(
+                "expected reject \"{}\", got \"{got}\"",
+                want.as_str()
+            ));
+        }
+    }
+    if let Some(want) = e.state {
+        let got = breaker.state_at(last);
+        if got != want {
+            return Err(format!(
+                "expected state \"{}\", got \"{}\"",
+                want.as_str(),
+                got.as_str()
+            ));
+        }
+    }
+    Ok(())
+}
