@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs BEHAVIOR.md conformance vector files through the public JS API of the
+// Runs conformance vector files (the format of SPEC.md) through the public JS API of the
 // installed `halfopen` package, with the `clock` option set to each step's
 // `at`. Every call goes through `execute`: an acquire is an operation whose
 // promise the vector settles later (success: it resolves; failure: it
@@ -10,7 +10,9 @@
 //   node vectors.mjs FILE...
 //
 // Prints `ok NAME` or `FAIL NAME: step I: expected X, got Y` per case, then
-// `N passed, N failed`; exits non-zero on any failure.
+// `N passed, N failed`; exits non-zero on any failure. It reads a file as the
+// host runner does (tests/src/model.rs) and prints the same lines: the
+// agreement check (tests/selftest/agree.sh) runs both on a failing file.
 import { readFileSync } from 'node:fs';
 import { CircuitBreaker } from 'halfopen';
 
@@ -66,28 +68,131 @@ class Call {
     }
 }
 
+const METRICS = new Set(['epoch', 'failures', 'ignored', 'openedAt', 'rejected', 'retryAt', 'slowCalls', 'state', 'successes', 'transitions']);
+const STATES = new Set(['closed', 'open', 'halfOpen', 'isolated']);
+const REJECTS = new Set(['open', 'halfOpenFull', 'isolated', 'clockOutOfRange']);
+
+/** A configError expectation as the host runner prints it: a string bare, anything else as JSON. */
+function keyText(v) {
+    return typeof v === 'string' ? v : show(v);
+}
+
+/**
+ * The host runner's reading of `config` (tests/src/model.rs `config_pairs`):
+ * an object, `trip` naming one policy, every leaf an integer.
+ */
+function checkConfig(config) {
+    const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isObject(config)) throw new StepFailure('config is not an object');
+    const leaves = (prefix, v) => {
+        if (isObject(v)) {
+            for (const [k, w] of Object.entries(v)) leaves(`${prefix}.${k}`, w);
+        } else if (!Number.isInteger(v)) {
+            throw new StepFailure(`config ${prefix} is not an integer: ${show(v)}`);
+        }
+    };
+    for (const [key, value] of Object.entries(config)) {
+        if (key !== 'trip') {
+            leaves(key, value);
+            continue;
+        }
+        if (!isObject(value)) throw new StepFailure('config.trip is not an object');
+        const policies = Object.entries(value);
+        if (policies.length !== 1) throw new StepFailure(`config.trip holds ${policies.length} policies, expected one`);
+        leaves(...policies[0]);
+    }
+}
+
+/**
+ * The host runner's checks of a step before it runs (tests/src/model.rs),
+ * in its order: `at`, `do`, `permit`, `outcome`, `durationMs`, `expect`.
+ * Returns the expect keys in the order the host checks them (alphabetical).
+ */
+function checkStep(step, fail) {
+    if (typeof step !== 'object' || step === null || Array.isArray(step)) throw fail('step is not an object');
+    if (!Number.isInteger(step.at) || step.at < 0) throw fail('step has no non-negative integer `at`');
+    if (typeof step.do !== 'string') throw fail('step has no `do`');
+    if (step.permit !== undefined && typeof step.permit !== 'string') throw fail('permit is not a string');
+    switch (step.do) {
+        case 'acquire':
+        case 'state':
+        case 'isolate':
+        case 'reset':
+            break;
+        case 'success':
+        case 'failure':
+        case 'ignore':
+        case 'drop':
+            if (step.permit === undefined) throw fail(`\`${step.do}\` needs a permit`);
+            break;
+        case 'call': {
+            if (step.outcome !== undefined && !OUTCOMES.has(step.outcome)) throw fail(`unknown outcome ${show(step.outcome)}`);
+            const d = step.durationMs;
+            if (d !== undefined && (!Number.isInteger(d) || d < 0)) throw fail('durationMs is not a non-negative integer');
+            break;
+        }
+        default:
+            throw fail(`unknown action ${show(step.do)}`);
+    }
+    const expect = step.expect ?? {};
+    if (typeof expect !== 'object' || expect === null || Array.isArray(expect)) throw fail('expect is not an object');
+    const keys = Object.keys(expect).sort();
+    for (const key of keys) {
+        const v = expect[key];
+        switch (key) {
+            case 'allowed':
+                if (typeof v !== 'boolean') throw fail(`allowed is not a boolean: ${show(v)}`);
+                break;
+            case 'configError':
+                break;
+            case 'metrics':
+                if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail('metrics is not an object');
+                for (const k of Object.keys(v).sort()) {
+                    if (!METRICS.has(k)) throw fail(`unknown metrics key ${show(k)}`);
+                    const w = v[k];
+                    if (!(w === null || (Number.isInteger(w) && w >= 0) || STATES.has(w))) {
+                        throw fail(`metrics.${k}: unsupported value ${show(w)}`);
+                    }
+                }
+                break;
+            case 'reject':
+                if (!REJECTS.has(v)) throw fail(`unknown reject ${show(v)}`);
+                break;
+            case 'state':
+                if (!STATES.has(v)) throw fail(`unknown state ${show(v)}`);
+                break;
+            default:
+                throw fail(`unknown expect key ${show(key)}`);
+        }
+    }
+    return keys;
+}
+
 async function runCase(c) {
+    if (c?.config === undefined) throw new StepFailure('case has no config');
     const steps = c.steps;
-    if (!Array.isArray(steps)) throw new StepFailure('step 0: case has no steps');
+    if (!Array.isArray(steps)) throw new StepFailure('case has no steps');
+    checkConfig(c.config);
     let now = 0;
     let breaker;
+    const wantError = steps[0]?.expect?.configError;
     try {
         breaker = new CircuitBreaker({ ...c.config, clock: () => now, isFailure: (e) => e !== IGNORED });
     } catch (e) {
         if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
-        const want = steps[0]?.expect?.configError;
-        if (want === undefined) throw new StepFailure(`step 0: expected a valid config, got configError ${e.key} (${e.message})`);
-        if (want !== e.key) throw new StepFailure(`step 0: expected configError ${show(want)}, got configError ${show(e.key)} (${e.message})`);
+        const message = e.message.replace(/^halfopen: /, '');
+        if (wantError === undefined) throw new StepFailure(`step 0: expected a valid config, got configError ${message}`);
+        if (wantError !== e.key) throw new StepFailure(`step 0: expected configError ${keyText(wantError)}, got configError ${e.key} (${message})`);
         return;
     }
-    if (steps[0]?.expect?.configError !== undefined) {
-        throw new StepFailure(`step 0: expected configError ${show(steps[0].expect.configError)}, got a valid config`);
+    if (wantError !== undefined) {
+        throw new StepFailure(`step 0: expected configError ${keyText(wantError)}, got a valid config`);
     }
     const calls = new Map();
     const held = [];
     for (const [i, step] of steps.entries()) {
         const fail = (what) => new StepFailure(`step ${i}: ${what}`);
-        if (!Number.isInteger(step.at) || step.at < 0) throw fail('step has no non-negative integer `at`');
+        const keys = checkStep(step, fail);
         now = step.at;
         let acquired; // undefined: the step does not acquire
         const acquire = async () => {
@@ -96,6 +201,9 @@ async function runCase(c) {
         };
         switch (step.do) {
             case 'acquire': {
+                // A permit held without a name, or replaced under its name,
+                // is never settled (the host lets its token go); `held` keeps
+                // it reachable, so that no finalizer releases it.
                 acquired = await acquire();
                 if (acquired.allowed) {
                     if (step.permit !== undefined) {
@@ -111,7 +219,6 @@ async function runCase(c) {
             case 'failure':
             case 'ignore':
             case 'drop': {
-                if (step.permit === undefined) throw fail(`\`${step.do}\` needs a permit`);
                 const call = calls.get(step.permit);
                 if (call === undefined) throw fail(`no held permit named ${show(step.permit)}`);
                 calls.delete(step.permit);
@@ -119,37 +226,43 @@ async function runCase(c) {
                 break;
             }
             case 'call': {
-                const outcome = step.outcome ?? 'success';
-                if (!OUTCOMES.has(outcome)) throw fail(`unknown outcome ${show(outcome)}`);
-                const duration = step.durationMs ?? 0;
-                if (!Number.isInteger(duration) || duration < 0) throw fail('durationMs is not a non-negative integer');
                 acquired = await acquire();
                 if (acquired.allowed) {
-                    now = step.at + duration;
-                    await acquired.call.end(outcome);
+                    now = step.at + (step.durationMs ?? 0);
+                    await acquired.call.end(step.outcome ?? 'success');
                 }
                 break;
             }
-            case 'state':
-                break;
             case 'isolate':
                 breaker.isolate();
                 break;
             case 'reset':
                 breaker.reset();
                 break;
-            default:
-                throw fail(`unknown action ${show(step.do)}`);
+            default: // state
+                break;
         }
-        check(step.expect ?? {}, acquired, fail);
+        check(step.expect ?? {}, keys, acquired, fail);
     }
 
-    function check(expect, acquired, fail) {
-        for (const [key, want] of Object.entries(expect)) {
+    function check(expect, keys, acquired, fail) {
+        for (const key of keys) {
+            const want = expect[key];
             switch (key) {
                 case 'allowed': {
                     if (acquired === undefined) throw fail('`allowed` expected on a step that does not acquire');
                     if (acquired.allowed !== want) throw fail(`expected allowed ${show(want)}, got ${show(acquired.allowed)}`);
+                    break;
+                }
+                case 'configError':
+                    throw fail('configError is only expected on the first step of an invalid config');
+                case 'metrics': {
+                    const m = breaker.metrics();
+                    for (const k of Object.keys(want).sort()) {
+                        const w = want[k];
+                        const got = m[k] === undefined ? null : m[k];
+                        if (got !== w) throw fail(`expected metrics.${k} ${show(w)}, got ${show(got)}`);
+                    }
                     break;
                 }
                 case 'reject': {
@@ -158,24 +271,11 @@ async function runCase(c) {
                     if (got !== want) throw fail(`expected reject ${show(want)}, got ${show(got)}`);
                     break;
                 }
-                case 'state': {
+                default: { // state
                     const got = breaker.state;
                     if (got !== want) throw fail(`expected state ${show(want)}, got ${show(got)}`);
                     break;
                 }
-                case 'metrics': {
-                    const m = breaker.metrics();
-                    for (const [k, w] of Object.entries(want)) {
-                        if (!(k in m)) throw fail(`unknown metrics key ${show(k)}`);
-                        const got = m[k] === undefined ? null : m[k];
-                        if (got !== w) throw fail(`expected metrics.${k} ${show(w)}, got ${show(got)}`);
-                    }
-                    break;
-                }
-                case 'configError':
-                    throw fail('configError is only expected on the first step of an invalid config');
-                default:
-                    throw fail(`unknown expect key ${show(key)}`);
             }
         }
     }
