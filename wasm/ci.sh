@@ -106,6 +106,8 @@ bindgen_tests() {
 check "node: ESM and CommonJS" node_test node/
 check "types: tsc --noEmit on typed usage (ESM and CommonJS)" test/node_modules/.bin/tsc -p test/types
 check "vectors: tests/vectors/*.json through the JS API" vectors
+check "vectors: node and host runners print the same lines on tests/selftest/failing.json" \
+    bash "$here/../tests/selftest/agree.sh"
 check "wasm-bindgen-test under node" bindgen_tests
 check "workerd: Worker example in miniflare" node_test workerd/
 check "chromium: ESM build in a headless page" env CHROMIUM="$chromium" bash -c 'cd test && node --test --test-reporter=spec browser/'
