@@ -2,7 +2,7 @@
 //! (failsafe, recloser), all in one criterion run on one machine.
 //!
 //! ```text
-//! cargo bench -p halfopen --features std --bench breaker
+//! cargo bench -p halfopen-benches --bench breaker
 //! ```
 //!
 //! Groups (criterion ids `group/name`):

@@ -44,7 +44,8 @@ miri() {
     fi
     echo "== miri"
     # loom.rs is empty without --cfg loom; the property tests cut their case
-    # counts under cfg(miri). Benches and doctests are not run.
+    # counts under cfg(miri). Doctests are not run (the benchmarks are the
+    # crate halfopen-benches, not part of the core).
     cargo +nightly miri test -p halfopen --lib --tests
 }
 

@@ -6,7 +6,7 @@
 //! and prints a timeline of calls, rejections and transitions, then the
 //! metrics.
 //!
-//! Run: `cargo run --release -p halfopen --example demo --features std`
+//! Run: `cargo run --release -p halfopen-demo`
 
 use std::sync::Mutex;
 use std::thread::sleep;
