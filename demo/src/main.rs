@@ -6,13 +6,19 @@
 //! and prints a timeline of calls, rejections and transitions, then the
 //! metrics.
 //!
+//! Transitions are printed where they happened: one the breaker makes while
+//! granting a call (open -> halfOpen once the open period is over) comes
+//! before that call's line, one its outcome causes (closed -> open) after it.
+//!
 //! Run: `cargo run --release -p halfopen-demo`
 
 use std::sync::Mutex;
 use std::thread::sleep;
 use std::time::Duration;
 
-use halfopen::{Breaker, CallError, Clock, Config, Counters, OnTransition, StdClock, Transition};
+use halfopen::{
+    Breaker, CallError, Clock, Config, Counters, OnTransition, State, StdClock, Transition,
+};
 
 /// What the downstream does at `t` ms.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -97,17 +103,18 @@ fn main() {
         .success_threshold(2)
         .build()
         .expect("a valid configuration");
+    let start = StdClock.now_ms();
+    let now = || StdClock.now_ms() - start;
+    // Each transition with the time it happened, in the order it happened.
     let transitions = Mutex::new(Vec::new());
     let breaker = Breaker::with_observer(
         &config,
         StdClock,
         (
             Counters::new(),
-            OnTransition(|t: Transition| transitions.lock().unwrap().push(t)),
+            OnTransition(|tr: Transition| transitions.lock().unwrap().push((now(), tr))),
         ),
     );
-    let start = StdClock.now_ms();
-    let now = || StdClock.now_ms() - start;
 
     println!("halfopen demo: a flaky downstream behind a circuit breaker");
     println!(
@@ -130,23 +137,41 @@ fn main() {
             last_phase = Some(p);
         }
         let started = now();
-        let kind = match breaker.call(|| downstream(t)) {
+        // How many transitions had happened when the downstream was called:
+        // those the acquire made come before this call's line, those its
+        // outcome made after it.
+        let mut before_call = None;
+        let result = breaker.call(|| {
+            before_call = Some(transitions.lock().unwrap().len());
+            downstream(t)
+        });
+        let kind = match result {
             Ok(_) if now() - started >= 40 => "call ok but slow (counted as a failure)".to_owned(),
             Ok(_) => "call ok".to_owned(),
             Err(CallError::Inner(e)) => format!("call failed: {e}"),
             Err(CallError::Rejected(r)) => format!("rejected: {}", r.reason().as_str()),
             Err(e) => format!("error: {e}"),
         };
-        timeline.event(t, kind);
         let retry_at = breaker.metrics().retry_at;
-        for tr in transitions.lock().unwrap().drain(..) {
+        let note = |timeline: &mut Timeline, (at, tr): (u64, Transition)| {
             let retry = match (tr.to, retry_at) {
-                (halfopen::State::Open, Some(at)) => {
-                    format!(" (retry at {:.3}s)", (at - start) as f64 / 1000.0)
+                (State::Open, Some(retry)) => {
+                    format!(" (retry at {:.3}s)", (retry - start) as f64 / 1000.0)
                 }
                 _ => String::new(),
             };
-            timeline.note(now(), &format!("==> {} -> {}{}", tr.from, tr.to, retry));
+            timeline.note(at, &format!("==> {} -> {}{}", tr.from, tr.to, retry));
+        };
+        let happened: Vec<_> = transitions.lock().unwrap().drain(..).collect();
+        // A rejected call never reached the downstream: all its transitions
+        // came from the acquire.
+        let (in_acquire, at_outcome) = happened.split_at(before_call.unwrap_or(happened.len()));
+        for &tr in in_acquire {
+            note(&mut timeline, tr);
+        }
+        timeline.event(t, kind);
+        for &tr in at_outcome {
+            note(&mut timeline, tr);
         }
         sleep(Duration::from_millis(25));
     }
