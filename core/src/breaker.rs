@@ -20,11 +20,12 @@ use core::fmt;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::machine::{self, Step};
 use crate::observer::{Observer, Transition};
 use crate::permit::{Counted, Outcome, Permit, PermitToken, SlotGuard};
 use crate::policy::{ConsecutiveFailures, Kind, Policy};
 use crate::reject::{RejectReason, Rejected};
-use crate::state::{next_epoch, State, Word, K_MAX, TIME_LIMIT};
+use crate::state::{State, Word, TIME_LIMIT};
 use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
 use crate::time_words::TimeWords;
 use crate::window::{empty_window, WindowStore};
@@ -187,7 +188,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     }
 
     #[inline(never)]
-    fn acquire_slow(&self, mut w: Word) -> Result<PermitToken, Rejected> {
+    fn acquire_slow(&self, w: Word) -> Result<PermitToken, Rejected> {
         let mut now = None;
         let started_ms = if self.config.slow_call_ms != 0 {
             let t = self.now();
@@ -199,61 +200,79 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         } else {
             PermitToken::NOT_TIMED
         };
+        // The rule says which word the permit is granted under, or why not.
+        let (result, swapped) = self.update(w, |w| match w.state() {
+            State::Closed => Step::Keep(Ok(w)),
+            State::HalfOpen => match machine::take_slot(w, self.config.half_open_max_calls) {
+                Some(next) => Step::Swap(next, Ok(next)),
+                None => Step::Keep(Err((RejectReason::HalfOpenFull, None))),
+            },
+            State::Isolated => Step::Keep(Err((RejectReason::Isolated, None))),
+            State::Open => {
+                let t = *now.get_or_insert_with(|| self.now());
+                if t >= TIME_LIMIT {
+                    return Step::Keep(Err((RejectReason::ClockOutOfRange, None)));
+                }
+                let duration = self.config.open_duration_ms(w.k() as u32) as u64;
+                let Some(opened) = self.time.opened_at(w) else {
+                    // Either `w` is stale (a later epoch has tagged the time
+                    // words already: look again), or the opening caller has
+                    // not written the time yet and the open period has only
+                    // just begun.
+                    let x = self.load();
+                    if x != w {
+                        return Step::Retry(x);
+                    }
+                    return Step::Keep(Err((RejectReason::Open, Some(duration))));
+                };
+                match machine::open_left(opened, duration, t) {
+                    Err(left) => Step::Keep(Err((RejectReason::Open, Some(left)))),
+                    Ok(()) => {
+                        let next = machine::half_open(w);
+                        Step::Swap(next, Ok(next))
+                    }
+                }
+            }
+        });
+        let granted = match result {
+            Ok(granted) => granted,
+            Err((reason, retry_after_ms)) => return Err(self.reject(reason, retry_after_ms)),
+        };
+        let token = PermitToken::granted(granted, started_ms);
+        if let Some((from, to)) = swapped {
+            if from.state() == State::Open {
+                self.time.begin(&self.word, to.epoch());
+                // The slot is taken but no permit exists yet: if the
+                // transition hook unwinds, give the slot back.
+                let guard = SlotGuard {
+                    breaker: self,
+                    token: &token,
+                };
+                self.transition(State::Open, State::HalfOpen, to.epoch());
+                core::mem::forget(guard);
+            }
+        }
+        Ok(token)
+    }
+
+    /// Applies `rule` to the state word, starting from `w` (a fresh load):
+    /// the one compare-and-swap loop every state change goes through (a
+    /// restore's claim aside). Returns the rule's result and, if it swapped,
+    /// the word it replaced and the word it wrote.
+    #[inline(always)]
+    pub(crate) fn update<T>(
+        &self,
+        mut w: Word,
+        mut rule: impl FnMut(Word) -> Step<T>,
+    ) -> (T, Option<(Word, Word)>) {
         loop {
-            match w.state() {
-                State::Closed => return Ok(PermitToken::granted(w, started_ms)),
-                State::HalfOpen => {
-                    if w.in_flight() >= self.config.half_open_max_calls {
-                        return Err(self.reject(RejectReason::HalfOpenFull, None));
-                    }
-                    let next = Word::half_open(w.epoch(), w.in_flight() + 1, w.k());
-                    match self.cas(w, next) {
-                        Ok(()) => return Ok(PermitToken::granted(next, started_ms)),
-                        Err(x) => w = x,
-                    }
-                }
-                State::Isolated => return Err(self.reject(RejectReason::Isolated, None)),
-                State::Open => {
-                    let t = *now.get_or_insert_with(|| self.now());
-                    if t >= TIME_LIMIT {
-                        return Err(self.reject(RejectReason::ClockOutOfRange, None));
-                    }
-                    let duration = self.config.open_duration_ms(w.k() as u32) as u64;
-                    let Some(opened) = self.time.opened_at(w) else {
-                        // Either `w` is stale (a later epoch has tagged the
-                        // time words already: look again), or the opening
-                        // caller has not written the time yet and the open
-                        // period has only just begun.
-                        let x = self.load();
-                        if x != w {
-                            w = x;
-                            continue;
-                        }
-                        return Err(self.reject(RejectReason::Open, Some(duration)));
-                    };
-                    let retry_at = opened.saturating_add(duration);
-                    if t < retry_at {
-                        return Err(self.reject(RejectReason::Open, Some(retry_at - t)));
-                    }
-                    let epoch = next_epoch(w.epoch());
-                    let next = Word::half_open(epoch, 1, w.k());
-                    match self.cas(w, next) {
-                        Ok(()) => {
-                            self.time.begin(&self.word, epoch);
-                            let token = PermitToken::granted(next, started_ms);
-                            // The slot is taken but no permit exists yet: if
-                            // the transition hook unwinds, give the slot back.
-                            let guard = SlotGuard {
-                                breaker: self,
-                                token: &token,
-                            };
-                            self.transition(State::Open, State::HalfOpen, epoch);
-                            core::mem::forget(guard);
-                            return Ok(token);
-                        }
-                        Err(x) => w = x,
-                    }
-                }
+            match rule(w) {
+                Step::Keep(t) => return (t, None),
+                Step::Retry(x) => w = x,
+                Step::Swap(new, t) => match self.cas(w, new) {
+                    Ok(()) => return (t, Some((w, new))),
+                    Err(x) => w = x,
+                },
             }
         }
     }
@@ -388,17 +407,18 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     }
 
     #[inline(always)]
-    fn closed_success(&self, mut w: Word, now: Option<u64>) {
+    fn closed_success(&self, w: Word, now: Option<u64>) {
         match self.config.policy.kind() {
             Kind::Consecutive(_) => {
-                // The steady state: nothing to write.
-                while w.run() != 0 {
-                    match self.cas(w, Word::closed(w.epoch(), 0)) {
-                        Ok(()) => return,
-                        Err(x) if x.epoch() == w.epoch() => w = x,
-                        Err(_) => return,
+                // The steady state (no run to reset) writes nothing.
+                let epoch = w.epoch();
+                self.update(w, |w| {
+                    if w.0 as u16 == Word::closed(epoch, 0).0 as u16 && w.run() != 0 {
+                        Step::Swap(Word::closed(epoch, 0), ())
+                    } else {
+                        Step::Keep(())
                     }
-                }
+                });
             }
             Kind::Rate(p) => {
                 if let Some(win) = self.window.count() {
@@ -414,23 +434,10 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         }
     }
 
-    fn closed_failure(&self, mut w: Word, mut now: Option<u64>) {
+    fn closed_failure(&self, w: Word, mut now: Option<u64>) {
         let epoch = w.epoch();
         match self.config.policy.kind() {
-            Kind::Consecutive(p) => loop {
-                let run = w.run() + 1;
-                let result = if run >= p.threshold {
-                    // Re-decided on every retry: a success that lands first
-                    // resets the run, and this failure then does not trip.
-                    self.try_open(w, 0, &mut now)
-                } else {
-                    self.cas(w, Word::closed(epoch, run))
-                };
-                match result {
-                    Err(x) if x.epoch() == epoch && x.state() == State::Closed => w = x,
-                    _ => return,
-                }
-            },
+            Kind::Consecutive(p) => self.fail(w, w, Some(p.threshold), now),
             Kind::Rate(p) => {
                 let trip = self
                     .window
@@ -454,29 +461,47 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     }
 
     /// A window fired in closed epoch `epoch`: open, if that epoch is current.
-    pub(crate) fn trip_closed(&self, epoch: u16, mut now: Option<u64>) {
-        let mut w = self.load();
-        while w.epoch() == epoch && w.state() == State::Closed {
-            match self.try_open(w, 0, &mut now) {
-                Ok(()) => return,
-                Err(x) => w = x,
-            }
-        }
+    pub(crate) fn trip_closed(&self, epoch: u16, now: Option<u64>) {
+        self.fail(self.load(), Word::closed(epoch, 0), None, now);
     }
 
-    /// One attempt to move `from` (closed or half-open) to open with `k`. The
-    /// winner writes the opening time and reports the transition.
-    fn try_open(&self, from: Word, k: u8, now: &mut Option<u64>) -> Result<(), Word> {
-        // A reading out of range cannot be kept: the breaker opens at the
-        // last time it can keep, which every in-range reading is behind, so
-        // it stays open (and says why at every acquire that reads such a
-        // clock) until reset.
-        let t = (*now.get_or_insert_with(|| self.now())).min(TIME_LIMIT - 1);
-        let next = next_epoch(from.epoch());
-        self.cas(from, Word::open(next, k, t))?;
-        self.time.write_opening(&self.word, next, t);
-        self.transition(from.state(), State::Open, next);
-        Ok(())
+    /// A failure that counts in the epoch and state of `key` (closed or
+    /// half-open), from `w`: with `run_to`, the consecutive policy's run
+    /// grows and trips at that threshold; without, it trips (a window fired,
+    /// or a trial failed). A trip opens with the re-trip count of its state;
+    /// the winner writes the opening time, then reports the transition. Every
+    /// way into `open` goes through here.
+    #[inline(never)]
+    fn fail(&self, w: Word, key: Word, run_to: Option<u16>, mut now: Option<u64>) {
+        let (t, swapped) = self.update(w, |w| {
+            if w.0 as u16 != key.0 as u16 {
+                return Step::Keep(0);
+            }
+            // Re-decided on every retry: a success that lands first resets
+            // the run, and this failure then does not trip.
+            if let Some(threshold) = run_to {
+                if let Some(next) = machine::failure_run(w, threshold) {
+                    return Step::Swap(next, 0);
+                }
+            }
+            let k = if w.state() == State::HalfOpen {
+                machine::retrip_k(w)
+            } else {
+                0
+            };
+            // A reading out of range cannot be kept: the breaker opens at
+            // the last time it can keep, which every in-range reading is
+            // behind, so it stays open (and says why at every acquire that
+            // reads such a clock) until reset.
+            let t = (*now.get_or_insert_with(|| self.now())).min(TIME_LIMIT - 1);
+            Step::Swap(machine::open(w, k, t), t)
+        });
+        if let Some((from, to)) = swapped {
+            if to.state() == State::Open {
+                self.time.write_opening(&self.word, to.epoch(), t);
+                self.transition(from.state(), State::Open, to.epoch());
+            }
+        }
     }
 
     fn trial_success(&self, w: Word) {
@@ -484,39 +509,27 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         let Some(successes) = self.time.add_trial_success(&self.word, epoch) else {
             return;
         };
-        if successes >= self.config.success_threshold as u32 {
-            let mut from = self.load();
-            let next = next_epoch(epoch);
-            loop {
-                if from.epoch() != epoch {
-                    return;
-                }
-                self.window.clear_for(next);
-                match self.cas(from, Word::closed(next, 0)) {
-                    Ok(()) => {
-                        self.time.begin(&self.word, next);
-                        self.transition(State::HalfOpen, State::Closed, next);
-                        return;
-                    }
-                    Err(x) => from = x,
-                }
+        if successes < self.config.success_threshold as u32 {
+            return self.release_slot(epoch);
+        }
+        let (_, swapped) = self.update(self.load(), |w| {
+            if w.epoch() != epoch {
+                return Step::Keep(());
             }
-        } else {
-            self.release_slot(epoch);
+            let next = machine::close(w);
+            self.window.clear_for(next.epoch());
+            Step::Swap(next, ())
+        });
+        if let Some((_, to)) = swapped {
+            self.time.begin(&self.word, to.epoch());
+            self.transition(State::HalfOpen, State::Closed, to.epoch());
         }
     }
 
     /// Any trial failure re-opens, whatever else changed in the half-open
     /// epoch meanwhile (slots taken or freed).
-    fn trial_failure(&self, mut w: Word, mut now: Option<u64>) {
-        let epoch = w.epoch();
-        while w.epoch() == epoch && w.state() == State::HalfOpen {
-            let k = if w.k() < K_MAX { w.k() + 1 } else { K_MAX };
-            match self.try_open(w, k, &mut now) {
-                Ok(()) => return,
-                Err(x) => w = x,
-            }
-        }
+    fn trial_failure(&self, w: Word, now: Option<u64>) {
+        self.fail(w, w, None, now);
     }
 
     /// Frees the half-open slot of a trial permit, if its epoch is current.
@@ -528,38 +541,26 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
 
     /// Frees a half-open slot of `epoch`, if that epoch is current.
     fn release_slot(&self, epoch: u16) {
-        let mut w = self.load();
-        while w.epoch() == epoch && w.state() == State::HalfOpen && w.in_flight() > 0 {
-            match self.cas(w, Word::half_open(epoch, w.in_flight() - 1, w.k())) {
-                Ok(()) => return,
-                Err(x) => w = x,
-            }
-        }
+        self.update(self.load(), |w| match machine::free_slot(w, epoch) {
+            Some(next) => Step::Swap(next, ()),
+            None => Step::Keep(()),
+        });
     }
 
     /// Moves to `to` (`closed` with a clean slate, or `isolated`) from any
     /// state, starting a new epoch.
     fn force(&self, to: State) {
-        let mut w = self.load();
-        loop {
-            let next = next_epoch(w.epoch());
-            let word = if to == State::Closed {
-                Word::closed(next, 0)
-            } else {
-                Word::isolated(next)
-            };
+        let (_, swapped) = self.update(self.load(), |w| {
+            let next = machine::forced(w, to);
             if to == State::Closed {
-                self.window.clear_for(next);
+                self.window.clear_for(next.epoch());
             }
-            match self.cas(w, word) {
-                Ok(()) => {
-                    self.time.begin(&self.word, next);
-                    if w.state() != to {
-                        self.transition(w.state(), to, next);
-                    }
-                    return;
-                }
-                Err(x) => w = x,
+            Step::Swap(next, ())
+        });
+        if let Some((from, next)) = swapped {
+            self.time.begin(&self.word, next.epoch());
+            if from.state() != to {
+                self.transition(from.state(), to, next.epoch());
             }
         }
     }

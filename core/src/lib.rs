@@ -73,6 +73,7 @@ mod call;
 pub mod clock;
 mod config;
 pub mod guide;
+mod machine;
 mod metrics;
 mod observer;
 mod permit;
