@@ -4,25 +4,25 @@
 #   ./run.sh [thumbv7em|thumbv6m|all]     (default: all)
 #
 # For each target:
-#   1. build the firmware and the two size probes (src/bin/);
-#   2. thumbv7em only, the lock check: no portable-atomic fallback lock (a
-#      spinlock that does not mask interrupts, so an interrupt could deadlock
-#      on it) may be in the image. The `fallback` feature of portable-atomic
-#      must be off, and `arm-none-eabi-nm` must find no `imp::fallback`
-#      symbol. A negative control first builds the firmware with a planted
-#      AtomicU64 (feature atomic64-canary) and requires nm to find it;
-#   3. run each image in QEMU under a wall-clock timeout, print the decoded
+#   1. build the example (halfopen-firmware) and the self-test (selftest,
+#      feature `vectors`);
+#   2. run each image in QEMU under a wall-clock timeout, print the decoded
 #      defmt log, and require a semihosting exit code of 0 and the final log
 #      line "firmware: all checks passed";
-#   4. thumbv7em only, the vector runner's self-check: the firmware built
-#      over selftest-vectors/ (deliberate mistakes) must print exactly the
-#      lines of selftest-vectors/expected.txt and exit non-zero.
+#   3. the self-test's vector lines (`ok NAME`, `FAIL NAME: ...`,
+#      `N passed, N failed`) must be the host runner's on the same files,
+#      line for line;
+#   4. thumbv7em only, the vector runner's negative control: the self-test
+#      built over ../tests/selftest/ (a file of deliberate mistakes) must
+#      print exactly the host runner's lines for it (failing.expected) and
+#      exit non-zero.
+# The flash a breaker adds and the lock check are core/probe/measure.sh's.
 # Prints a PASS/FAIL summary; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")"
 
 EXPECTED_LAST='firmware: all checks passed'
-IMAGES=(halfopen-firmware probe_bare probe_breaker)
+IMAGES=(halfopen-firmware selftest)
 
 case "${1:-all}" in
   thumbv7em) targets=(thumbv7em-none-eabihf) ;;
@@ -31,7 +31,7 @@ case "${1:-all}" in
   *) echo "usage: $0 [thumbv7em|thumbv6m|all]" >&2; exit 2 ;;
 esac
 
-for tool in cargo qemu-system-arm defmt-print arm-none-eabi-nm; do
+for tool in cargo qemu-system-arm defmt-print arm-none-eabi-size; do
   if ! command -v "$tool" >/dev/null; then
     echo "run.sh: $tool not found (ci.sh installs what is missing)" >&2
     exit 2
@@ -42,56 +42,55 @@ mkdir -p target/run-logs
 summary=()
 record() { summary+=("$1"); echo "--- $1"; }
 
-fallback_symbols() { arm-none-eabi-nm -C "$1" | grep -E 'imp::fallback|fallback4lock'; }
+# The vector lines of a decoded log, without timestamp and level.
+vector_lines() {
+  sed -E 's/^[0-9.]+ +[A-Z]+ +//' "$1" | grep -E '^(ok |FAIL |[0-9]+ passed, [0-9]+ failed$)'
+}
 
-lock_check() {
-  local t=$1 elf=target/$1/release/halfopen-firmware
-  echo "=== $t: lock check"
-  # Negative control: the check must see a fallback lock that is there.
-  if cargo build --release --target "$t" --features atomic64-canary --bin halfopen-firmware \
-      && fallback_symbols "$elf" >/dev/null; then
-    echo "negative control: nm finds the planted AtomicU64's fallback lock"
-  else
-    record "FAIL $t: lock check negative control (planted fallback lock not found)"; return 1
+# The host runner's lines for the same files, in build.rs's (byte) order.
+host_lines() {
+  local dir files=()
+  dir=$(cd "$1" && pwd) || return 1
+  mapfile -t files < <(printf '%s\n' "$dir"/*.json | LC_ALL=C sort)
+  (cd .. && cargo run -q -p halfopen-conformance -- "${files[@]}")
+}
+
+same_as_host() {
+  local t=$1 log=$2 dir=$3 want got
+  want=$(host_lines "$dir")
+  got=$(vector_lines "$log")
+  if [ -z "$want" ] || [ "$got" != "$want" ]; then
+    diff <(echo "$want") <(echo "$got") | head -20
+    record "FAIL $t selftest: its vector lines (>) differ from the host runner's (<)"; return 1
   fi
-  cargo build --release --target "$t" --bin halfopen-firmware || { record "FAIL $t: build"; return 1; }
-  if cargo tree --target "$t" -e features -i portable-atomic 2>/dev/null \
-      | grep -q 'portable-atomic feature "fallback"'; then
-    record "FAIL $t: portable-atomic's fallback feature is enabled"; return 1
-  fi
-  if fallback_symbols "$elf"; then
-    record "FAIL $t: portable-atomic fallback lock linked into the image"; return 1
-  fi
-  record "PASS $t: no portable-atomic fallback lock (feature off, no symbol)"
+  record "PASS $t selftest: the host runner's $(echo "$got" | wc -l) lines ($(echo "$got" | tail -n 1))"
 }
 
 runner_selfcheck() {
-  local t=$1 elf=target/selftest/$1/release/halfopen-firmware
-  local log=target/run-logs/$1-selftest.log
-  echo "=== $t: vector runner self-check (selftest-vectors/)"
+  local t=$1 elf=target/selftest/$1/release/selftest
+  local log=target/run-logs/$1-selftest-failing.log
+  echo "=== $t: vector runner negative control (../tests/selftest/)"
   # Its own target dir: the vector table differs, the real build stays cached.
-  if ! HALFOPEN_VECTORS_DIR=selftest-vectors CARGO_TARGET_DIR=target/selftest \
-      cargo build --release --target "$t" --bin halfopen-firmware; then
-    record "FAIL $t: runner self-check build"; return 1
+  if ! HALFOPEN_VECTORS_DIR=../tests/selftest CARGO_TARGET_DIR=target/selftest \
+      cargo build --release --target "$t" --features vectors --bin selftest; then
+    record "FAIL $t: runner negative control build"; return 1
   fi
   ./qemu-run.sh "$elf" > "$log"
   local rc=$?
   local got
-  got=$(sed -E 's/^[0-9.]+ +[A-Z]+ +//' "$log" | grep -E '^(FAIL |vectors: [0-9]+ passed)')
-  if [ "$rc" = 0 ] || [ "$got" != "$(cat selftest-vectors/expected.txt)" ]; then
+  got=$(vector_lines "$log")
+  if [ "$rc" = 0 ] || [ "$got" != "$(cat ../tests/selftest/failing.expected)" ]; then
     echo "exit code $rc; got:"; echo "$got"
-    record "FAIL $t: vector runner self-check"; return 1
+    record "FAIL $t: vector runner negative control"; return 1
   fi
-  echo "$got"
-  record "PASS $t: vector runner catches the planted mistakes (exit $rc)"
+  echo "$got" | tail -n 1
+  record "PASS $t: vector runner prints the host runner's lines for ../tests/selftest/failing.json (exit $rc)"
 }
 
 for t in "${targets[@]}"; do
-  if [ "$t" = thumbv7em-none-eabihf ]; then
-    lock_check "$t" || true
-  fi
   echo "=== $t: build"
-  if ! cargo build --release --target "$t" --bins; then
+  if ! cargo build --release --target "$t" --bin halfopen-firmware \
+      || ! cargo build --release --target "$t" --features vectors --bin selftest; then
     record "FAIL $t: build"; continue
   fi
   for img in "${IMAGES[@]}"; do
@@ -108,6 +107,9 @@ for t in "${targets[@]}"; do
       record "FAIL $t $img: last log line is not '$EXPECTED_LAST'"
     else
       record "PASS $t $img"
+    fi
+    if [ "$img" = selftest ]; then
+      same_as_host "$t" "$log" ../tests/vectors || true
     fi
   done
   if [ "$t" = thumbv7em-none-eabihf ]; then

@@ -1,7 +1,8 @@
 //! Runtime pieces shared by the firmware binaries: the board description,
 //! the `wfi` executor, the SysTick embassy-time driver, the firmware clock
-//! (continuous across a warm reset), a tiny async channel, and the
-//! exit/panic/HardFault paths. Linking this crate also links the defmt
+//! (continuous across a warm reset), a tiny async channel, the
+//! exit/panic/HardFault paths, and (feature `vectors`, for the self-test
+//! binary) the on-device conformance vector runner. Linking this crate also links the defmt
 //! logger (semihosting) and the critical-section implementation (cortex-m's
 //! single-core one).
 
@@ -15,6 +16,8 @@ pub mod exit;
 pub mod stack;
 pub mod time_driver;
 pub mod uptime;
+#[cfg(feature = "vectors")]
+pub mod vectors;
 
 // The critical-section implementation (cortex-m's single-core one) is only
 // linked if the crate is referenced.

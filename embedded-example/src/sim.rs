@@ -1,6 +1,7 @@
 //! The simulated world: a temperature sensor on a bus that fails in bursts,
 //! and an uplink that sometimes hangs. Both follow fixed schedules, so the
-//! breakers' transitions are known in advance (see `expected` in main.rs).
+//! breakers' transitions are known in advance (see "What the fault schedule
+//! must cause" and `COLD_BOOT` / `WARM_BOOT` in main.rs).
 
 use core::convert::Infallible;
 use core::ops::{Range, RangeInclusive};
