@@ -200,35 +200,41 @@ pub fn parse_file(text: &str) -> Result<Vec<Case>, String> {
 }
 
 impl Case {
-    /// Parses the case at `index` of its file.
-    pub fn parse(index: usize, case: &Value) -> Case {
-        let mut parsed = Case {
-            name: case
-                .get("name")
-                .and_then(Value::as_str)
-                .map_or_else(|| format!("case #{index}"), str::to_owned),
-            malformed: None,
+    /// A case that fails with `why` before it starts: how a runner that
+    /// reports per case (the firmware's) reports a file [`parse_file`]
+    /// refuses.
+    pub fn unreadable(name: String, why: String) -> Case {
+        Case {
+            name,
+            malformed: Some(why),
             config: Vec::new(),
             config_error: None,
             permits: Vec::new(),
             steps: Vec::new(),
             stop: None,
-        };
+        }
+    }
+
+    /// Parses the case at `index` of its file.
+    pub fn parse(index: usize, case: &Value) -> Case {
+        let name = case
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("case #{index}"), str::to_owned);
         let Some(config) = case.get("config") else {
-            parsed.malformed = Some("case has no config".into());
-            return parsed;
+            return Case::unreadable(name, "case has no config".into());
         };
         let Some(steps) = case.get("steps").and_then(Value::as_array) else {
-            parsed.malformed = Some("case has no steps".into());
-            return parsed;
+            return Case::unreadable(name, "case has no steps".into());
         };
-        match config_pairs(config) {
-            Ok(pairs) => parsed.config = pairs,
-            Err(why) => {
-                parsed.malformed = Some(why);
-                return parsed;
-            }
-        }
+        let mut parsed = match config_pairs(config) {
+            Ok(pairs) => Case {
+                config: pairs,
+                malformed: None,
+                ..Case::unreadable(name, String::new())
+            },
+            Err(why) => return Case::unreadable(name, why),
+        };
         parsed.config_error = steps
             .first()
             .and_then(|s| s.pointer("/expect/configError"))
@@ -361,7 +367,8 @@ fn parse_expect(map: &Map<String, Value>) -> Result<Expect, String> {
 }
 
 /// Flattens a `config` object into `(path, value)` pairs, as the spec
-/// ([SPEC.md](../../SPEC.md#configuration-keys)) names them: `trip: {failureRate: {window: 5}}` gives `failureRate.window`.
+/// ([SPEC.md](../../SPEC.md#configuration-keys)) names them:
+/// `trip: {failureRate: {window: 5}}` gives `failureRate.window`.
 /// Numbers above `i64::MAX` are saturated (the builder refuses them).
 pub fn config_pairs(config: &Value) -> Result<Vec<(String, i64)>, String> {
     let obj = config.as_object().ok_or("config is not an object")?;
