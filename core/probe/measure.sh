@@ -2,7 +2,11 @@
 # Flash one halfopen breaker adds to a thumbv7em firmware (opt-level "z", fat
 # LTO): builds the probe without and with the `breaker` feature and prints
 # the `.text` sizes and their difference. Also checks that the firmware links
-# no portable-atomic fallback lock (a spinlock an interrupt could deadlock on).
+# no portable-atomic fallback lock (a spinlock that does not mask interrupts,
+# so an interrupt could deadlock on it): portable-atomic's `fallback` feature
+# is off and nm finds no `portable_atomic::imp::fallback::lock` symbol. Its
+# negative control builds the probe with a planted AtomicU64 (feature
+# atomic64-canary) and requires both checks to see that lock.
 #
 # Needs: rustup target thumbv7em-none-eabihf; arm-none-eabi-size and
 # arm-none-eabi-nm (Debian binutils-arm-none-eabi), or llvm-size/llvm-nm.
@@ -41,11 +45,28 @@ echo "--- breaker symbols kept out of line (largest first) ---"
 "$nm" -C --size-sort -r "$out/with.elf" | grep -i -E 'halfopen|breaker' || echo "(none: all inlined into main)"
 
 status=0
-if "$nm" "$out/with.elf" | grep -q 'imp..fallback..lock\|fallback.*lock'; then
+# The lock check: the feature, and the symbol (demangled).
+lock_feature() { # $@: cargo features
+    cargo tree --quiet --target "$target" -e features -i portable-atomic "$@" 2>/dev/null \
+        | grep -q 'portable-atomic feature "fallback"'
+}
+lock_symbols() { "$nm" -C "$1" | grep -F 'portable_atomic::imp::fallback::lock'; }
+
+build canary --features atomic64-canary
+if lock_feature --features atomic64-canary && lock_symbols "$out/canary.elf"; then
+    echo "ok: negative control: the check finds the planted AtomicU64's fallback lock"
+else
+    echo "FAIL: negative control: the planted fallback lock was not found; the lock check cannot fire"
+    status=1
+fi
+if lock_feature --features breaker; then
+    echo "FAIL: portable-atomic's fallback feature is enabled in the breaker build"
+    status=1
+elif lock_symbols "$out/with.elf"; then
     echo "FAIL: portable-atomic fallback lock linked into the firmware"
     status=1
 else
-    echo "ok: no imp::fallback::lock symbol in the firmware"
+    echo "ok: no portable_atomic::imp::fallback::lock in the firmware (feature off, no symbol)"
 fi
 build sizes --features sizes
 echo "--- size_of on $target (bytes): breaker per policy, clock ---"

@@ -11,6 +11,10 @@
 //! The `.text` difference is the breaker's code: acquire, record, trip,
 //! the open-state clock check, the half-open trial logic, `state()`.
 //!
+//! Feature `atomic64-canary` (never measured) plants a 64-bit atomic, so
+//! that measure.sh's negative control can show its lock check finds a
+//! portable-atomic fallback lock when there is one.
+//!
 //! The clock is a SysTick millisecond counter (both builds have the
 //! interrupt handler; only the breaker reads it).
 #![no_std]
@@ -137,6 +141,14 @@ fn main() -> ! {
                 }
             }
             black_box(breaker.state() as u8);
+        }
+
+        // The lock check's negative control (measure.sh): a 64-bit atomic,
+        // which thumbv7em only has through portable-atomic's fallback lock.
+        #[cfg(feature = "atomic64-canary")]
+        {
+            static CANARY: portable_atomic::AtomicU64 = portable_atomic::AtomicU64::new(0);
+            black_box(CANARY.fetch_add(u64::from(input), Relaxed));
         }
 
         #[cfg(not(feature = "breaker"))]
