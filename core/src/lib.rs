@@ -22,8 +22,10 @@
 //! # Ok::<(), halfopen::ConfigError>(())
 //! ```
 //!
-//! The behaviour is specified once, in the project's BEHAVIOR.md, and checked
-//! on every target by the same conformance vectors. The [`guide`] walks from
+//! The behaviour is specified once, in the project's
+//! [specification](https://github.com/halfopen/halfopen/blob/main/SPEC.md)
+//! (`SPEC.md`), and checked on every target by the same conformance vectors.
+//! The [`guide`] walks from
 //! protecting one call to breakers in `static`s on firmware.
 //!
 //! ## What it is made of
@@ -68,6 +70,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod acquire;
 mod breaker;
 mod call;
 pub mod clock;
@@ -78,6 +81,7 @@ mod metrics;
 mod observer;
 mod permit;
 mod policy;
+mod record;
 mod registry;
 mod reject;
 mod snapshot;
@@ -101,5 +105,3 @@ pub use registry::{presets, Registry, RegistryError, MAX_NAME_LEN};
 pub use reject::{CallError, RejectReason, Rejected};
 pub use snapshot::{SnapshotError, SNAPSHOT_LEN};
 pub use state::{Health, State};
-#[doc(hidden)]
-pub use window::{AnyWindow, BucketWindow, CountWindow, NoWindow, WindowStore};

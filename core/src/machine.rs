@@ -168,7 +168,11 @@ mod tests {
     fn open_periods_end_at_retry_at_and_saturate() {
         assert_eq!(open_left(100, 50, 120), Err(30));
         assert_eq!(open_left(100, 50, 150), Ok(()));
-        assert_eq!(open_left(100, 50, 0), Err(150), "a clock behind the opening");
+        assert_eq!(
+            open_left(100, 50, 0),
+            Err(150),
+            "a clock behind the opening"
+        );
         assert_eq!(open_left(u64::MAX - 1, 50, u64::MAX - 1), Err(1));
     }
 }

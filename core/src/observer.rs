@@ -2,7 +2,7 @@
 //!
 //! A breaker's third type parameter is an [`Observer`]. The default, `()`,
 //! has empty hooks that compile to nothing: no counter, no shared write on the
-//! hot path. [`Counters`] keeps the monotonic totals of BEHAVIOR.md;
+//! hot path. [`Counters`] keeps the monotonic totals of the specification;
 //! [`OnTransition`] calls a function at every change of state (it allocates
 //! nothing, so firmware can log with defmt from it); a pair `(A, B)` does
 //! both. Hooks run after the state change they report has been committed.
@@ -23,7 +23,7 @@ pub struct Transition {
     pub epoch: u16,
 }
 
-/// The monotonic totals of BEHAVIOR.md. They wrap rather than panic.
+/// The monotonic totals of the specification. They wrap rather than panic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Totals {

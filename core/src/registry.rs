@@ -72,6 +72,15 @@ pub struct Registry<'a, C, P: Policy = ConsecutiveFailures, O = (), const N: usi
     entries: heapless::Vec<(Name, Breaker<'a, C, P, O>), N>,
 }
 
+/// Lists the breakers by name, with each one's state and epoch.
+impl<C, P: Policy, O, const N: usize> core::fmt::Debug for Registry<'_, C, P, O, N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(name, b)| (name.as_str(), b)))
+            .finish()
+    }
+}
+
 impl<C: Clock, P: Policy, O: Observer, const N: usize> Default for Registry<'_, C, P, O, N> {
     fn default() -> Self {
         Self::new()

@@ -23,7 +23,7 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    /// The BEHAVIOR.md name: `open`, `halfOpenFull`, `isolated`.
+    /// The specification's name: `open`, `halfOpenFull`, `isolated`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",

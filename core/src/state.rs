@@ -33,7 +33,7 @@ pub enum State {
 }
 
 impl State {
-    /// The BEHAVIOR.md name: `closed`, `open`, `halfOpen`, `isolated`.
+    /// The specification's name: `closed`, `open`, `halfOpen`, `isolated`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Closed => "closed",
@@ -43,7 +43,7 @@ impl State {
         }
     }
 
-    /// Parses a BEHAVIOR.md name.
+    /// Parses a name of the specification.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "closed" => Some(Self::Closed),

@@ -1,0 +1,113 @@
+//! Acquiring a permit: the closed-state fast path (one load, no write) and
+//! the decisions that need the state word's details or the clock.
+
+use crate::breaker::Breaker;
+use crate::clock::Clock;
+use crate::machine::{self, Step};
+use crate::observer::Observer;
+use crate::permit::{Permit, PermitToken, SlotGuard};
+use crate::policy::Policy;
+use crate::reject::{RejectReason, Rejected};
+use crate::state::{State, Word, TIME_LIMIT};
+
+impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
+    /// Asks to make a call: a [`Permit`], or why not.
+    ///
+    /// In `open` state this reads the clock; the first acquire at or past
+    /// `retryAt` moves the breaker to `halfOpen` and gets a trial permit.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<'_, 'a, C, P, O>, Rejected> {
+        match self.acquire() {
+            Ok(token) => Ok(Permit {
+                breaker: self,
+                token,
+            }),
+            Err(r) => Err(r),
+        }
+    }
+
+    /// [`try_acquire`](Self::try_acquire) for bindings: the permit as plain
+    /// data.
+    #[inline]
+    pub fn try_acquire_token(&self) -> Result<PermitToken, Rejected> {
+        self.acquire()
+    }
+
+    #[inline(always)]
+    fn acquire(&self) -> Result<PermitToken, Rejected> {
+        let w = self.load();
+        // The steady state: closed, no slow-call timing. One load, no write.
+        if w.state() == State::Closed && self.config.slow_call_ms == 0 {
+            return Ok(PermitToken::granted(w, PermitToken::NOT_TIMED));
+        }
+        self.acquire_slow(w)
+    }
+
+    #[inline(never)]
+    fn acquire_slow(&self, w: Word) -> Result<PermitToken, Rejected> {
+        let mut now = None;
+        let started_ms = if self.config.slow_call_ms != 0 {
+            let t = self.now();
+            if t >= TIME_LIMIT {
+                return Err(self.reject(RejectReason::ClockOutOfRange, None));
+            }
+            now = Some(t);
+            t
+        } else {
+            PermitToken::NOT_TIMED
+        };
+        // The rule says which word the permit is granted under, or why not.
+        let (result, swapped) = self.update(w, |w| match w.state() {
+            State::Closed => Step::Keep(Ok(w)),
+            State::HalfOpen => match machine::take_slot(w, self.config.half_open_max_calls) {
+                Some(next) => Step::Swap(next, Ok(next)),
+                None => Step::Keep(Err((RejectReason::HalfOpenFull, None))),
+            },
+            State::Isolated => Step::Keep(Err((RejectReason::Isolated, None))),
+            State::Open => {
+                let t = *now.get_or_insert_with(|| self.now());
+                if t >= TIME_LIMIT {
+                    return Step::Keep(Err((RejectReason::ClockOutOfRange, None)));
+                }
+                let duration = self.config.open_duration_ms(w.k() as u32) as u64;
+                let Some(opened) = self.time.opened_at(w) else {
+                    // Either `w` is stale (a later epoch has tagged the time
+                    // words already: look again), or the opening caller has
+                    // not written the time yet and the open period has only
+                    // just begun.
+                    let x = self.load();
+                    if x != w {
+                        return Step::Retry(x);
+                    }
+                    return Step::Keep(Err((RejectReason::Open, Some(duration))));
+                };
+                match machine::open_left(opened, duration, t) {
+                    Err(left) => Step::Keep(Err((RejectReason::Open, Some(left)))),
+                    Ok(()) => {
+                        let next = machine::half_open(w);
+                        Step::Swap(next, Ok(next))
+                    }
+                }
+            }
+        });
+        let granted = match result {
+            Ok(granted) => granted,
+            Err((reason, retry_after_ms)) => return Err(self.reject(reason, retry_after_ms)),
+        };
+        let token = PermitToken::granted(granted, started_ms);
+        if let Some((from, to)) = swapped {
+            if from.state() == State::Open {
+                self.time.begin(&self.word, to.epoch());
+                // The slot is taken but no permit exists yet: if the
+                // transition hook unwinds, give the slot back.
+                let guard = SlotGuard {
+                    breaker: self,
+                    token: &token,
+                };
+                self.transition(State::Open, State::HalfOpen, to.epoch());
+                core::mem::forget(guard);
+            }
+        }
+        Ok(token)
+    }
+}

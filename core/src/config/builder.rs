@@ -1,0 +1,418 @@
+//! The builder: raw values as given (setters never fail), and the one
+//! validation that turns them into a [`Config`] or names what is wrong.
+
+use core::marker::PhantomData;
+
+use super::{Config, ConfigError, ConfigErrorKind, MAX_DURATION_MS};
+use crate::policy::{AnyPolicy, ConsecutiveFailures, FailureRate, TimeWindow};
+
+/// The raw values of a configuration, as the user gave them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Raw {
+    trip: RawTrip,
+    /// Whether a trip policy was chosen by key (run-time builder only).
+    trip_chosen: bool,
+    open_ms: i64,
+    half_open_max_calls: i64,
+    success_threshold: i64,
+    slow_call_ms: Option<i64>,
+    backoff: Option<(i64, i64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RawTrip {
+    Consecutive(i64),
+    Rate {
+        percent: i64,
+        window: i64,
+        minimum_calls: i64,
+    },
+    Time {
+        percent: i64,
+        window_ms: i64,
+        buckets: i64,
+        minimum_calls: i64,
+    },
+    /// Keys of more than one policy were given (run-time builder only).
+    Conflict,
+}
+
+/// Builds a [`Config`]; see [`Config`] for the entry points.
+///
+/// Setters take the values as given and never fail; [`build`](Self::build)
+/// checks them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ConfigBuilder<P = ConsecutiveFailures> {
+    raw: Raw,
+    _policy: PhantomData<P>,
+}
+
+const DEFAULT: Raw = Raw {
+    trip: RawTrip::Consecutive(5),
+    trip_chosen: false,
+    open_ms: 30_000,
+    half_open_max_calls: 1,
+    success_threshold: 1,
+    slow_call_ms: None,
+    backoff: None,
+};
+
+impl<P> ConfigBuilder<P> {
+    const fn with_trip(trip: RawTrip) -> Self {
+        let mut raw = DEFAULT;
+        raw.trip = trip;
+        Self {
+            raw,
+            _policy: PhantomData,
+        }
+    }
+
+    /// How long the breaker stays open before it lets a trial call through
+    /// (`openMs`, 1 ..= 2^31 - 1; default 30000).
+    pub const fn open_ms(mut self, ms: u32) -> Self {
+        self.raw.open_ms = ms as i64;
+        self
+    }
+
+    /// How many trial permits may be in flight in half-open
+    /// (`halfOpenMaxCalls`, 1 ..= 255; default 1).
+    pub const fn half_open_max_calls(mut self, n: u32) -> Self {
+        self.raw.half_open_max_calls = n as i64;
+        self
+    }
+
+    /// How many trial successes close the breaker (`successThreshold`,
+    /// 1 ..= 65535; default 1).
+    pub const fn success_threshold(mut self, n: u32) -> Self {
+        self.raw.success_threshold = n as i64;
+        self
+    }
+
+    /// Records a success that took at least `ms` as a failure (`slowCallMs`,
+    /// 1 ..= 2^31 - 1; default unset). The clock is then read at acquire and
+    /// at record.
+    pub const fn slow_call_ms(mut self, ms: u32) -> Self {
+        self.raw.slow_call_ms = Some(ms as i64);
+        self
+    }
+
+    /// Multiplies the open period by `factor` (1 ..= 16) at each half-open
+    /// re-trip, up to `max_open_ms` (>= `openMs`, <= 2^31 - 1).
+    pub const fn backoff(mut self, factor: u32, max_open_ms: u32) -> Self {
+        self.raw.backoff = Some((factor as i64, max_open_ms as i64));
+        self
+    }
+}
+
+macro_rules! typed_build {
+    ($policy:ident, $variant:ident) => {
+        impl ConfigBuilder<$policy> {
+            /// Checks every value and returns the configuration, or an error
+            /// naming the first invalid key, its value and the valid range.
+            pub const fn build(self) -> Result<Config<$policy>, ConfigError> {
+                match validate(&self.raw) {
+                    Ok(c) => match c.policy {
+                        AnyPolicy::$variant(policy) => Ok(Config {
+                            policy,
+                            open_ms: c.open_ms,
+                            half_open_max_calls: c.half_open_max_calls,
+                            success_threshold: c.success_threshold,
+                            slow_call_ms: c.slow_call_ms,
+                            backoff_factor: c.backoff_factor,
+                            max_open_ms: c.max_open_ms,
+                        }),
+                        // A typed builder can only hold its own policy.
+                        _ => Err(ConfigError::new("trip", 0, ConfigErrorKind::Conflict)),
+                    },
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    };
+}
+typed_build!(ConsecutiveFailures, ConsecutiveFailures);
+typed_build!(FailureRate, FailureRate);
+typed_build!(TimeWindow, TimeWindow);
+
+impl ConfigBuilder<AnyPolicy> {
+    /// Checks every value and returns the configuration, or an error naming
+    /// the first invalid key, its value and the valid range.
+    pub const fn build(self) -> Result<Config<AnyPolicy>, ConfigError> {
+        validate(&self.raw)
+    }
+
+    /// Sets one value by its specification key path, e.g. `"openMs"`,
+    /// `"consecutiveFailures"`, `"failureRate.window"`, `"backoff.maxOpenMs"`.
+    ///
+    /// Giving any key of a trip policy selects that policy; all of its keys
+    /// must then be given. Values are checked by [`build`](Self::build), so a
+    /// negative or huge value is reported there with its key. An unknown key
+    /// is an error at once.
+    ///
+    /// ```
+    /// use halfopen::Config;
+    ///
+    /// let err = Config::builder()
+    ///     .set("failureRate.percent", 50).unwrap()
+    ///     .set("failureRate.window", 65).unwrap()
+    ///     .set("failureRate.minimumCalls", 10).unwrap()
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.key(), "failureRate.window");
+    /// assert_eq!(err.to_string(), "failureRate.window = 65 is out of range 1..=64");
+    /// ```
+    pub fn set(mut self, key: &str, value: i64) -> Result<Self, ConfigError> {
+        let r = &mut self.raw;
+        match key {
+            "consecutiveFailures" => policy_key(r, RawTrip::Consecutive(value)),
+            "openMs" => r.open_ms = value,
+            "halfOpenMaxCalls" => r.half_open_max_calls = value,
+            "successThreshold" => r.success_threshold = value,
+            "slowCallMs" => r.slow_call_ms = Some(value),
+            "backoff.factor" => {
+                r.backoff = Some((value, r.backoff.map_or(i64::MIN, |b| b.1)));
+            }
+            "backoff.maxOpenMs" => {
+                r.backoff = Some((r.backoff.map_or(i64::MIN, |b| b.0), value));
+            }
+            _ => {
+                if let Some(field) = key.strip_prefix("failureRate.") {
+                    let (mut p, mut w, mut m) = match r.trip {
+                        RawTrip::Rate {
+                            percent,
+                            window,
+                            minimum_calls,
+                        } => (percent, window, minimum_calls),
+                        _ => (i64::MIN, i64::MIN, i64::MIN),
+                    };
+                    match field {
+                        "percent" => p = value,
+                        "window" => w = value,
+                        "minimumCalls" => m = value,
+                        _ => return Err(ConfigError::unknown_key()),
+                    }
+                    let next = RawTrip::Rate {
+                        percent: p,
+                        window: w,
+                        minimum_calls: m,
+                    };
+                    policy_key(r, next);
+                } else if let Some(field) = key.strip_prefix("timeWindow.") {
+                    let (mut p, mut w, mut b, mut m) = match r.trip {
+                        RawTrip::Time {
+                            percent,
+                            window_ms,
+                            buckets,
+                            minimum_calls,
+                        } => (percent, window_ms, buckets, minimum_calls),
+                        _ => (i64::MIN, i64::MIN, i64::MIN, i64::MIN),
+                    };
+                    match field {
+                        "percent" => p = value,
+                        "windowMs" => w = value,
+                        "buckets" => b = value,
+                        "minimumCalls" => m = value,
+                        _ => return Err(ConfigError::unknown_key()),
+                    }
+                    let next = RawTrip::Time {
+                        percent: p,
+                        window_ms: w,
+                        buckets: b,
+                        minimum_calls: m,
+                    };
+                    policy_key(r, next);
+                } else {
+                    return Err(ConfigError::unknown_key());
+                }
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// Applies a policy key: it replaces the default policy or updates the same
+/// policy; keys of a second policy make a conflict.
+fn policy_key(raw: &mut Raw, next: RawTrip) {
+    let same = matches!(
+        (raw.trip, next),
+        (RawTrip::Consecutive(_), RawTrip::Consecutive(_))
+            | (RawTrip::Rate { .. }, RawTrip::Rate { .. })
+            | (RawTrip::Time { .. }, RawTrip::Time { .. })
+    );
+    raw.trip = if same || !raw.trip_chosen {
+        next
+    } else {
+        RawTrip::Conflict
+    };
+    raw.trip_chosen = true;
+}
+
+/// Marks a key that a run-time policy was given without; reported as missing.
+const UNSET: i64 = i64::MIN;
+
+const fn check(key: &'static str, v: i64, min: i64, max: i64) -> Result<(), ConfigError> {
+    if v == UNSET {
+        Err(ConfigError::new(key, 0, ConfigErrorKind::Missing))
+    } else if v < min || v > max {
+        Err(ConfigError::new(
+            key,
+            v,
+            ConfigErrorKind::OutOfRange { min, max },
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Err(e),
+        }
+    };
+}
+
+const MAX_MS: i64 = MAX_DURATION_MS as i64;
+
+const fn validate(r: &Raw) -> Result<Config<AnyPolicy>, ConfigError> {
+    let policy = match r.trip {
+        RawTrip::Consecutive(n) => {
+            tri!(check("consecutiveFailures", n, 1, 65_535));
+            AnyPolicy::ConsecutiveFailures(ConsecutiveFailures {
+                threshold: n as u16,
+            })
+        }
+        RawTrip::Rate {
+            percent,
+            window,
+            minimum_calls,
+        } => {
+            tri!(check("failureRate.percent", percent, 1, 100));
+            tri!(check("failureRate.window", window, 1, 64));
+            tri!(check("failureRate.minimumCalls", minimum_calls, 1, window));
+            AnyPolicy::FailureRate(FailureRate {
+                percent: percent as u8,
+                window: window as u8,
+                minimum_calls: minimum_calls as u8,
+            })
+        }
+        RawTrip::Time {
+            percent,
+            window_ms,
+            buckets,
+            minimum_calls,
+        } => {
+            tri!(check("timeWindow.percent", percent, 1, 100));
+            tri!(check("timeWindow.buckets", buckets, 1, 64));
+            tri!(check("timeWindow.windowMs", window_ms, buckets, MAX_MS));
+            if window_ms % buckets != 0 {
+                return Err(ConfigError::new(
+                    "timeWindow.windowMs",
+                    window_ms,
+                    ConfigErrorKind::NotMultiple {
+                        of: "timeWindow.buckets",
+                        divisor: buckets,
+                    },
+                ));
+            }
+            tri!(check(
+                "timeWindow.minimumCalls",
+                minimum_calls,
+                1,
+                u32::MAX as i64
+            ));
+            AnyPolicy::TimeWindow(TimeWindow {
+                percent: percent as u8,
+                window_ms: window_ms as u32,
+                buckets: buckets as u8,
+                minimum_calls: minimum_calls as u32,
+            })
+        }
+        RawTrip::Conflict => return Err(ConfigError::new("trip", 0, ConfigErrorKind::Conflict)),
+    };
+    tri!(check("openMs", r.open_ms, 1, MAX_MS));
+    tri!(check("halfOpenMaxCalls", r.half_open_max_calls, 1, 255));
+    tri!(check("successThreshold", r.success_threshold, 1, 65_535));
+    let slow_call_ms = match r.slow_call_ms {
+        Some(ms) => {
+            tri!(check("slowCallMs", ms, 1, MAX_MS));
+            ms as u32
+        }
+        None => 0,
+    };
+    let (backoff_factor, max_open_ms) = match r.backoff {
+        Some((factor, max)) => {
+            tri!(check("backoff.factor", factor, 1, 16));
+            tri!(check("backoff.maxOpenMs", max, r.open_ms, MAX_MS));
+            (factor as u8, max as u32)
+        }
+        None => (0, r.open_ms as u32),
+    };
+    Ok(Config {
+        policy,
+        open_ms: r.open_ms as u32,
+        half_open_max_calls: r.half_open_max_calls as u8,
+        success_threshold: r.success_threshold as u16,
+        slow_call_ms,
+        backoff_factor,
+        max_open_ms,
+    })
+}
+
+impl Config<ConsecutiveFailures> {
+    /// Trips after `n` failures in a row (1 ..= 65535).
+    pub const fn consecutive_failures(n: u32) -> ConfigBuilder<ConsecutiveFailures> {
+        ConfigBuilder::with_trip(RawTrip::Consecutive(n as i64))
+    }
+}
+
+impl Config<FailureRate> {
+    /// Trips when, over the last `window` recorded outcomes (1 ..= 64), at
+    /// least `minimum_calls` are recorded and `failures * 100 >= percent *
+    /// recorded`.
+    pub const fn failure_rate(
+        percent: u32,
+        window: u32,
+        minimum_calls: u32,
+    ) -> ConfigBuilder<FailureRate> {
+        ConfigBuilder::with_trip(RawTrip::Rate {
+            percent: percent as i64,
+            window: window as i64,
+            minimum_calls: minimum_calls as i64,
+        })
+    }
+}
+
+impl Config<TimeWindow> {
+    /// Trips on the failure rate of the outcomes recorded in the last
+    /// `window_ms` milliseconds, kept in `buckets` buckets (1 ..= 64;
+    /// `window_ms` a multiple of `buckets`).
+    pub const fn time_window(
+        percent: u32,
+        window_ms: u32,
+        buckets: u32,
+        minimum_calls: u32,
+    ) -> ConfigBuilder<TimeWindow> {
+        ConfigBuilder::with_trip(RawTrip::Time {
+            percent: percent as i64,
+            window_ms: window_ms as i64,
+            buckets: buckets as i64,
+            minimum_calls: minimum_calls as i64,
+        })
+    }
+}
+
+impl Config<AnyPolicy> {
+    /// A builder whose trip policy is chosen at run time, by key; it starts
+    /// from the defaults (`consecutiveFailures: 5`, `openMs: 30000`, ...).
+    /// This is the entry point for configurations that arrive as data (JSON,
+    /// JavaScript options): see [`ConfigBuilder::set`].
+    pub const fn builder() -> ConfigBuilder<AnyPolicy> {
+        ConfigBuilder {
+            raw: DEFAULT,
+            _policy: PhantomData,
+        }
+    }
+}
