@@ -17,6 +17,21 @@
 //! `k` counts half-open re-trips since the breaker last entered closed; it
 //! stops at 31, where `openMs * factor^k` is past any `maxOpenMs` for every
 //! factor >= 2 (and with factor 1 it does not matter).
+//!
+//! # What the 14-bit epoch wrap leaves
+//!
+//! A permit carries the low half of the word it was granted under (state and
+//! epoch), and counts only while the word's low half is the same. So a
+//! permit held across 16,384 transitions is taken as current again only if
+//! it lands on an epoch of the *same state*: a closed call's permit can never
+//! free a trial slot or count as a trial (every even-length flap sequence
+//! would otherwise line a closed epoch up with a half-open one), and a trial
+//! permit never counts in a closed window. What remains is a trial permit
+//! held while the breaker makes a multiple of 16,384 transitions and is
+//! half-open again at its epoch number: its outcome counts as one of that
+//! epoch's trials (a drop or ignore frees one slot it does not hold, so one
+//! extra trial call may run; a failure re-opens, the safe side). Reaching it
+//! takes 8,192 open/half-open flaps during one trial call.
 
 /// The state of a breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
