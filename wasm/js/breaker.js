@@ -1,30 +1,48 @@
 // The JavaScript face of the halfopen circuit breaker.
 //
 // Everything the breaker decides (states, epochs, trip policies, backoff,
-// half-open permits, the valid range of every option, snapshots) is decided
-// by the Rust core compiled to WebAssembly; this file translates: options into
-// the core's configuration keys, promises into permits and outcomes, the
-// core's codes into errors and strings. Per call, only numbers cross into
-// wasm: one call to acquire a permit, one to record its outcome.
+// half-open permits, whether a call is timed, the valid range of every
+// option, snapshots) is decided by the Rust core compiled to WebAssembly;
+// this file translates: options into the core's configuration keys, promises
+// into permits and outcomes, the core's codes into errors and strings. Per
+// call, only numbers cross into wasm: one call to acquire a permit, one to
+// record its outcome.
+//
+// The codes, key names, metric order and error messages it translates with
+// are not written here: they come from facts.js, generated from the Rust
+// definitions (wasm/tests/generated.rs), messages included.
 //
 // It is written once, as an ES module; scripts/assemble.mjs derives the
 // CommonJS copy. The wasm module is initialised by the entry that imports this
 // file (node.cjs, workerd.js, browser.js) before any breaker is built.
-import { WasmBreaker, configError, configInput, configKeysByte, maxDurationMs } from './halfopen.js';
+import { WasmBreaker, configError, configInput, maxDurationMs } from './halfopen.js';
 import { registerHooks } from './hooks.js';
+import {
+    CONFIG_ERRORS,
+    CONFIG_ERROR_LEN,
+    CONFIG_KEYS,
+    CONFLICT_KEY,
+    HALF_OPEN_PERMIT,
+    METRICS,
+    OUTCOME_FAILURE,
+    OUTCOME_IGNORE,
+    OUTCOME_SUCCESS,
+    REJECT_MESSAGES,
+    REJECT_REASONS,
+    SNAPSHOT_ERRORS,
+    SNAPSHOT_LEN,
+    STATES,
+    TIMED_PERMIT,
+    TRIP_POLICIES,
+} from './facts.js';
 
-/** State codes of the wasm module, in order. */
-const STATES = ['closed', 'open', 'halfOpen', 'isolated'];
-/** Flag of an acquire's token: the permit holds a half-open trial slot. */
-const HALF_OPEN_PERMIT = 1 << 16;
-/** Rejection codes of an acquire. */
-const REJECT_OPEN = -1;
-const REJECT_ISOLATED = -3;
-const REJECT_CLOCK_OUT_OF_RANGE = -4;
-/** Outcome codes. */
-const SUCCESS = 0;
-const FAILURE = 1;
-const IGNORE = 2;
+const SUCCESS = OUTCOME_SUCCESS;
+const FAILURE = OUTCOME_FAILURE;
+const IGNORE = OUTCOME_IGNORE;
+/** The rejection reason of a rejection code (< 0). */
+const rejectReason = (code) => REJECT_REASONS[-1 - code];
+/** The core's message of a rejection. */
+const rejectMessage = (reason, retryAfterMs) => REJECT_MESSAGES[REJECT_REASONS.indexOf(reason)](retryAfterMs);
 /**
  * The value passed to the core for an option whose value is not an integer:
  * below every valid range, so the core's error names the option's range.
@@ -49,8 +67,12 @@ function describe(value) {
     return String(value);
 }
 
+/** An option's error, in the JS layer's words. */
 function optionError(Ctor, key, message) {
-    const error = new Ctor(`halfopen: ${message}`);
+    return keyed(new Ctor(`halfopen: ${message}`), key);
+}
+
+function keyed(error, key) {
     error.key = key;
     return error;
 }
@@ -60,7 +82,7 @@ function optionError(Ctor, key, message) {
 
 /**
  * The breaker rejected the call: it is open, or half-open with every trial
- * call in flight. The operation did not run.
+ * call in flight. The operation did not run. The message is the core's.
  */
 export class BrokenCircuitError extends Error {
     /**
@@ -68,13 +90,7 @@ export class BrokenCircuitError extends Error {
      * @param {number | undefined} retryAfterMs
      */
     constructor(reason, retryAfterMs) {
-        super(
-            reason === 'open'
-                ? `circuit open: call rejected${retryAfterMs === undefined ? '' : `, retry in ${retryAfterMs} ms`}`
-                : reason === 'clockOutOfRange'
-                  ? 'clock reading at or past 2^59 ms: the clock must count milliseconds (is it counting microseconds or nanoseconds?); call rejected'
-                  : 'circuit half-open: every trial call is in flight, call rejected',
-        );
+        super(rejectMessage(reason, retryAfterMs));
         /** Why: `open`, `halfOpenFull` or `clockOutOfRange`. */
         this.reason = reason;
         /** When open: milliseconds until a trial call may be let through. */
@@ -83,10 +99,10 @@ export class BrokenCircuitError extends Error {
 }
 BrokenCircuitError.prototype.name = 'BrokenCircuitError';
 
-/** The breaker is isolated: every call is rejected until `reset()`. */
+/** The breaker is isolated: every call is rejected until `reset()`. The message is the core's. */
 export class IsolatedCircuitError extends Error {
     constructor() {
-        super('circuit isolated: calls are rejected until it is reset');
+        super(rejectMessage('isolated', undefined));
         /** Always `isolated`. */
         this.reason = 'isolated';
     }
@@ -120,37 +136,57 @@ SnapshotError.prototype.name = 'SnapshotError';
 
 // ---------------------------------------------------------------------------
 // Options: JS checks the shape (known keys, numbers, integers); the core
-// checks every value against its range.
+// checks every value against its range, and that a policy's keys are all
+// given. The shape is the core's keys': a trip policy's keys are under
+// `trip`, a dotted key is a field of an object (`backoff.factor`), any
+// other is a plain option.
 
-const PLAIN_KEYS = ['openMs', 'halfOpenMaxCalls', 'successThreshold', 'slowCallMs'];
-const POLICIES = {
-    consecutiveFailures: null,
-    failureRate: ['percent', 'window', 'minimumCalls'],
-    timeWindow: ['percent', 'windowMs', 'buckets', 'minimumCalls'],
-};
-const BACKOFF = ['factor', 'maxOpenMs'];
+/** Plain options (`openMs`). */
+const PLAIN_KEYS = [];
+/** Trip policies: their fields, or null for a policy that is one number. */
+const POLICIES = {};
+/** Option objects other than `trip` (`backoff`): their fields. */
+const GROUPS = {};
+for (const key of CONFIG_KEYS) {
+    const dot = key.indexOf('.');
+    const head = dot < 0 ? key : key.slice(0, dot);
+    if (TRIP_POLICIES.includes(head)) {
+        if (dot < 0) POLICIES[head] = null;
+        else (POLICIES[head] ??= []).push(key.slice(dot + 1));
+    } else if (dot < 0) {
+        PLAIN_KEYS.push(key);
+    } else {
+        (GROUPS[head] ??= []).push(key.slice(dot + 1));
+    }
+}
 const FUNCTION_KEYS = ['clock', 'isFailure', 'isResultFailure', 'fallback'];
-const ALL_KEYS = ['trip', ...PLAIN_KEYS, 'backoff', ...FUNCTION_KEYS, 'timeoutMs'];
+const ALL_KEYS = ['trip', ...PLAIN_KEYS, ...Object.keys(GROUPS), ...FUNCTION_KEYS, 'timeoutMs'];
 
 function isPlainObject(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The fields of a nested option object, all required, none unknown. */
+/**
+ * The fields of a nested option object, none unknown and at least one
+ * given (the core reports any other that is missing).
+ */
 function fields(path, value, names, visit) {
     if (!isPlainObject(value)) {
         throw optionError(TypeError, path, `${path} must be an object {${names.join(', ')}}, got ${describe(value)}`);
     }
+    let given = 0;
     for (const k of Object.keys(value)) {
-        if (!names.includes(k) && value[k] !== undefined) {
+        if (value[k] === undefined) continue;
+        if (!names.includes(k)) {
             throw optionError(TypeError, `${path}.${k}`, `unknown option ${path}.${k}; ${path} takes ${names.join(', ')}`);
         }
+        given++;
+    }
+    if (given === 0) {
+        throw optionError(TypeError, path, `${path} must be an object {${names.join(', ')}}, got an empty object`);
     }
     for (const k of names) {
-        if (value[k] === undefined) {
-            throw optionError(TypeError, `${path}.${k}`, `${path}.${k} is missing; ${path} takes ${names.join(', ')}`);
-        }
-        visit(`${path}.${k}`, value[k]);
+        if (value[k] !== undefined) visit(`${path}.${k}`, value[k]);
     }
 }
 
@@ -185,8 +221,8 @@ function parseOptions(options) {
         if (value === undefined) continue;
         if (PLAIN_KEYS.includes(key)) {
             number(key, value);
-        } else if (key === 'backoff') {
-            fields('backoff', value, BACKOFF, number);
+        } else if (Object.hasOwn(GROUPS, key)) {
+            fields(key, value, GROUPS[key], number);
         } else if (key === 'trip') {
             const names = Object.keys(POLICIES);
             const given = isPlainObject(value) ? Object.keys(value).filter((k) => value[k] !== undefined) : [];
@@ -194,7 +230,7 @@ function parseOptions(options) {
                 throw optionError(TypeError, 'trip', `trip must name one policy: {${names.join(' | ')}: ...}, got ${describe(value)}`);
             }
             for (const policy of given) {
-                if (!(policy in POLICIES)) {
+                if (!Object.hasOwn(POLICIES, policy)) {
                     throw optionError(TypeError, policy, `unknown trip policy ${policy}; the policies are ${names.join(', ')}`);
                 }
                 const params = POLICIES[policy];
@@ -222,80 +258,34 @@ function parseOptions(options) {
     return { keys, values, bad, js };
 }
 
-/** The core's configuration keys, by index (read from the wasm module once). */
-let coreKeys;
-function loadKeys() {
-    if (coreKeys === undefined) {
-        let list = '';
-        for (let i = 0, b; (b = configKeysByte(i)) !== 0; i++) list += String.fromCharCode(b);
-        coreKeys = list.split(',').slice(0, -1);
-    }
-    return coreKeys;
-}
+/** A configuration key's index, as the wasm module takes it. */
 function keyIndex(path) {
-    const i = loadKeys().indexOf(path);
-    if (i < 0) throw new Error(`halfopen: the wasm module does not know the configuration key ${path}`);
-    return i;
+    return CONFIG_KEYS.indexOf(path);
 }
 
-/** Kinds of a configuration error, by the wasm module's codes. */
-const OUT_OF_RANGE = 0;
-const NOT_MULTIPLE = 1;
-const MISSING = 2;
-const CONFLICT = 3;
+/** The value of a configuration error that is the core's kind of range. */
+const OUT_OF_RANGE = CONFIG_ERRORS.findIndex((k) => k.name === 'outOfRange');
 
 /**
- * The error for the core's refusal of a configuration. The wording is the
- * core's (its ConfigError's Display); the parts come from the wasm module as
- * numbers: key index, kind, value, min, max, `of` key index, divisor.
+ * The error for the core's refusal of a configuration: the core's message
+ * (its ConfigError's Display, by the template generated from it), made of
+ * the parts the wasm module gives as numbers: key index, kind, value, min,
+ * max, `of` key index, divisor.
  */
 function configErrorFromCore(bad) {
-    const [k, kind, value, min, max, of, divisor] = [0, 1, 2, 3, 4, 5, 6].map(configError);
-    const keys = loadKeys();
-    const key = k < 0 ? 'trip' : keys[k];
+    const [k, kind, value, min, max, of, divisor] = Array.from({ length: CONFIG_ERROR_LEN }, (_, i) => configError(i));
+    const key = k < 0 ? CONFLICT_KEY : CONFIG_KEYS[k];
+    const { range, message } = CONFIG_ERRORS[kind] ?? CONFIG_ERRORS[CONFIG_ERRORS.length - 1];
     if (bad !== undefined && key === bad.path) {
-        const range = kind === OUT_OF_RANGE ? ` in ${min}..=${max}` : '';
-        return optionError(bad.Ctor, key, `${key} must be an integer${range}, got ${describe(bad.value)}`);
+        // The value was not an integer (a JS type error): say so, with the
+        // range the core gave for the value it was given instead.
+        const within = kind === OUT_OF_RANGE ? ` in ${min}..=${max}` : '';
+        return optionError(bad.Ctor, key, `${key} must be an integer${within}, got ${describe(bad.value)}`);
     }
-    switch (kind) {
-        case OUT_OF_RANGE:
-            return optionError(RangeError, key, `${key} = ${value} is out of range ${min}..=${max}`);
-        case NOT_MULTIPLE:
-            return optionError(RangeError, key, `${key} = ${value} is not a multiple of ${keys[of]} (${divisor})`);
-        case MISSING:
-            return optionError(TypeError, key, `${key} is missing`);
-        case CONFLICT:
-            return optionError(TypeError, 'trip', 'trip: more than one trip policy was given; choose one');
-        default:
-            return optionError(TypeError, key, `invalid configuration key ${key}`);
-    }
+    // The core's words, as they are.
+    const Ctor = range ? RangeError : TypeError;
+    return keyed(new Ctor(message(key, value, min, max, CONFIG_KEYS[of], divisor)), key);
 }
-
-/** Why the core refused a snapshot, by the wasm module's codes (0: restored). */
-const SNAPSHOT_REASONS = [undefined, 'length', 'magic', 'version', 'checksum', 'foreignConfig', 'invalid'];
-
-/** The core's wording of a refused snapshot (its SnapshotError's Display). */
-function snapshotMessage(reason, bytes, inner) {
-    switch (reason) {
-        case 'length':
-            return `snapshot is ${bytes.length} bytes, expected ${SNAPSHOT_LEN}`;
-        case 'magic':
-            return 'not a halfopen snapshot (bad magic)';
-        case 'version':
-            return `unsupported snapshot version ${bytes[2]}`;
-        case 'checksum':
-            return 'snapshot checksum mismatch: the bytes are damaged';
-        case 'foreignConfig':
-            return 'snapshot was taken from a breaker with another configuration';
-        default:
-            let field = '';
-            for (let i = 0, b; (b = inner.invalid_field_byte(i)) !== 0; i++) field += String.fromCharCode(b);
-            return `snapshot field ${field} holds an impossible value`;
-    }
-}
-
-const SNAPSHOT_LEN = 40;
-const METRICS_LEN = 13;
 
 // ---------------------------------------------------------------------------
 // The breaker's JS side, reached from wasm by id (see hooks.js). It holds the
@@ -430,6 +420,17 @@ function isThenable(value) {
 // ---------------------------------------------------------------------------
 // Permits
 
+/** The start time given back with an untimed token (the core ignores it). */
+const UNTIMED = 0;
+
+/**
+ * The start time to give back with a token: the core's, for a token the core
+ * times; for any other the core needs none (and ignores what it is given).
+ */
+function startedOf(inner, token) {
+    return token & TIMED_PERMIT ? inner.started_ms() : UNTIMED;
+}
+
 /**
  * The right to make one call. Record how it ended with exactly one of
  * `success()`, `failure()` or `ignore()`; `release()` gives it back without
@@ -497,8 +498,6 @@ let nextId = 1;
 export class CircuitBreaker {
     #inner;
     #hooks;
-    /** Whether `slowCallMs` is set: permits then carry their start time. */
-    #slow;
     #timeoutMs;
     #isFailure;
     #isResultFailure;
@@ -519,7 +518,6 @@ export class CircuitBreaker {
         this.#inner = inner;
         this.#hooks = new Hooks(js.clock);
         registerHooks(id, this, this.#hooks);
-        this.#slow = keys.includes(keyIndex('slowCallMs'));
         this.#timeoutMs = js.timeoutMs ?? 0;
         this.#isFailure = js.isFailure;
         this.#isResultFailure = js.isResultFailure;
@@ -546,9 +544,17 @@ export class CircuitBreaker {
             const view = new DataView(bytes.buffer, bytes.byteOffset, SNAPSHOT_LEN);
             for (let i = 0; i < SNAPSHOT_LEN / 4; i++) inner.set_snapshot_word(i, view.getUint32(4 * i, true));
         }
-        const reason = SNAPSHOT_REASONS[inner.restore(bytes.length)];
-        if (reason !== undefined) {
-            throw new SnapshotError(reason, `halfopen: ${snapshotMessage(reason, bytes, inner)}`);
+        const refusal = SNAPSHOT_ERRORS[inner.restore(bytes.length)];
+        if (refusal !== undefined) {
+            // What the core's message shows, from where the facts say.
+            let detail;
+            if (refusal.detail === 'length') detail = bytes.length;
+            else if (refusal.detail === 'number') detail = inner.number();
+            else if (refusal.detail === 'field') {
+                detail = '';
+                for (let i = 0, b; (b = inner.invalid_field_byte(i)) !== 0; i++) detail += String.fromCharCode(b);
+            }
+            throw new SnapshotError(refusal.reason, refusal.message(detail));
         }
         return breaker;
     }
@@ -571,29 +577,27 @@ export class CircuitBreaker {
         const hooks = this.#hooks;
         if (hooks.fault !== undefined) {
             try {
-                if (token >= 0) inner.release(token, this.#slow ? inner.started_ms() : 0);
+                if (token >= 0) inner.release(token, startedOf(inner, token));
                 hooks.check();
             } catch (error) {
                 return Promise.reject(error);
             }
         }
         if (token < 0) return this.#rejected(token);
-        const started = this.#slow ? inner.started_ms() : 0;
+        const started = startedOf(inner, token);
         if (this.#plain && signal === undefined) return this.#run(fn, token, started);
         return this.#runGuarded(fn, token, started, signal);
     }
 
     #rejected(code) {
+        const reason = rejectReason(code);
         let error;
-        if (code === REJECT_ISOLATED) {
+        if (reason === 'isolated') {
             error = new IsolatedCircuitError();
-        } else if (code === REJECT_OPEN) {
-            const ms = this.#inner.retry_after_ms();
-            error = new BrokenCircuitError('open', ms < 0 ? undefined : ms);
-        } else if (code === REJECT_CLOCK_OUT_OF_RANGE) {
-            error = new BrokenCircuitError('clockOutOfRange', undefined);
         } else {
-            error = new BrokenCircuitError('halfOpenFull', undefined);
+            // The core's retry hint, if it gave one (-1: none).
+            const ms = this.#inner.number();
+            error = new BrokenCircuitError(reason, ms < 0 ? undefined : ms);
         }
         const fallback = this.#fallback;
         if (fallback === undefined) return Promise.reject(error);
@@ -621,7 +625,7 @@ export class CircuitBreaker {
             return Promise.resolve(result);
         }
         const promise = result instanceof Promise ? result : Promise.resolve(result);
-        if (started === 0 && !(token & HALF_OPEN_PERMIT)) {
+        if (!(token & (HALF_OPEN_PERMIT | TIMED_PERMIT))) {
             // The steady state: the same token for every call of an epoch,
             // so the same two handlers serve them all.
             if (this.#cachedToken !== token) this.#cacheHandlers(token);
@@ -648,11 +652,11 @@ export class CircuitBreaker {
         const hooks = this.#hooks;
         this.#cachedToken = token;
         this.#cachedOk = () => {
-            inner.record(token, 0, SUCCESS);
+            inner.record(token, UNTIMED, SUCCESS);
             hooks.reportFault();
         };
         this.#cachedErr = () => {
-            inner.record(token, 0, FAILURE);
+            inner.record(token, UNTIMED, FAILURE);
             hooks.reportFault();
         };
     }
@@ -754,11 +758,11 @@ export class CircuitBreaker {
         const token = inner.acquire();
         const hooks = this.#hooks;
         if (hooks.fault !== undefined && token >= 0) {
-            inner.release(token, this.#slow ? inner.started_ms() : 0);
+            inner.release(token, startedOf(inner, token));
         }
         hooks.check();
         if (token < 0) return undefined;
-        return new Permit(inner, hooks, token, this.#slow ? inner.started_ms() : 0);
+        return new Permit(inner, hooks, token, startedOf(inner, token));
     }
 
     /** The state as of now. */
@@ -773,23 +777,23 @@ export class CircuitBreaker {
         const inner = this.#inner;
         inner.load_metrics();
         this.#hooks.check();
-        const m = new Array(METRICS_LEN);
-        for (let i = 0; i < METRICS_LEN; i++) m[i] = inner.metric(i);
-        const time = (v) => (Number.isNaN(v) ? undefined : v);
-        return {
-            state: STATES[m[0]],
-            epoch: m[1],
-            successes: m[2],
-            failures: m[3],
-            slowCalls: m[4],
-            ignored: m[5],
-            rejected: m[6],
-            transitions: m[7],
-            openedAt: time(m[8]),
-            retryAt: time(m[9]),
-            failureRun: m[10],
-            window: Number.isNaN(m[11]) ? undefined : { failures: m[11], calls: m[12] },
-        };
+        // By the names and order the wasm module gives: NaN is absent, and a
+        // dotted name a field of an object (absent when its values are).
+        const m = {};
+        for (let i = 0; i < METRICS.length; i++) {
+            const v = inner.metric(i);
+            const name = METRICS[i];
+            const dot = name.indexOf('.');
+            if (dot < 0) {
+                m[name] = Number.isNaN(v) ? undefined : v;
+            } else {
+                const group = name.slice(0, dot);
+                if (Number.isNaN(v)) m[group] = undefined;
+                else (m[group] ??= {})[name.slice(dot + 1)] = v;
+            }
+        }
+        m.state = STATES[m.state];
+        return m;
     }
 
     /** Rejects every call until `reset()`. */

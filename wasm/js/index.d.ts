@@ -37,8 +37,11 @@
  */
 export type State = 'closed' | 'open' | 'halfOpen' | 'isolated';
 
-/** Why a call was rejected. */
-export type RejectReason = 'open' | 'halfOpenFull' | 'isolated';
+/**
+ * Why a call was rejected: `isolated` by {@link IsolatedCircuitError}, the
+ * others by {@link BrokenCircuitError}.
+ */
+export type RejectReason = 'open' | 'halfOpenFull' | 'isolated' | 'clockOutOfRange';
 
 /**
  * When a closed breaker opens: exactly one policy.
@@ -90,6 +93,12 @@ export interface Backoff {
  * its path (`openMs`, `failureRate.window`, `backoff.maxOpenMs`) and the
  * valid range, and whose `key` property is that path (see
  * {@link OptionError}).
+ *
+ * The core checks every value: the message of an error it reports (out of
+ * range, not a multiple, a policy's key missing, two policies) is its own
+ * wording, the same as the Rust crate's (`openMs = 0 is out of range
+ * 1..=2147483647`). So is the message of every rejection and of every
+ * refused snapshot.
  *
  * @typeParam F - what `fallback` resolves to.
  */
@@ -329,7 +338,7 @@ export declare class BrokenCircuitError extends Error {
      * `open`, `halfOpenFull`, or `clockOutOfRange`: the `clock` option read at
      * or past 2^59 ms, which is not a clock in milliseconds.
      */
-    readonly reason: 'open' | 'halfOpenFull' | 'clockOutOfRange';
+    readonly reason: Exclude<RejectReason, 'isolated'>;
     /** When open: milliseconds until a trial call may be let through. */
     readonly retryAfterMs: number | undefined;
 }
@@ -355,7 +364,9 @@ export declare class SnapshotError extends Error {
      * - `magic`, `version`: not a snapshot of this format;
      * - `checksum`: damaged;
      * - `foreignConfig`: taken from a breaker with other options;
-     * - `invalid`: a field holds an impossible value.
+     * - `invalid`: a field holds an impossible value;
+     * - `inUse`: the breaker restored into was used first (`restore` builds
+     *   a new one, so it does not meet this).
      */
-    readonly reason: 'length' | 'magic' | 'version' | 'checksum' | 'foreignConfig' | 'invalid';
+    readonly reason: 'length' | 'magic' | 'version' | 'checksum' | 'foreignConfig' | 'invalid' | 'inUse';
 }

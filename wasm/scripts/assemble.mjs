@@ -54,6 +54,8 @@ function esmToCjs(source, file, exportsOf) {
     const exported = []; // [local, exported]
     const reexports = []; // module specifiers of `export * from`
     const out = [];
+    // An import list over several lines is read as one line.
+    source = source.replace(/^import \{([^}]*)\} from/gm, (_, list) => `import {${list.replace(/\s+/g, ' ')}} from`);
     for (const line of source.split('\n')) {
         let m;
         if (!/^(import|export)\b/.test(line)) {
@@ -121,6 +123,9 @@ convert(join(bindgenDir, 'halfopen.js'), 'halfopen.js');
 if (/^import .*\bsnippets\//m.test(readFileSync(join(distDir, 'halfopen.js'), 'utf8'))) {
     throw new Error('the glue still imports from snippets/');
 }
+// The facts generated from the Rust definitions (tests/generated.rs), which
+// breaker.js imports.
+convert(join(jsDir, 'facts.js'), 'facts.js');
 const publicNames = convert(join(jsDir, 'breaker.js'), 'breaker.js');
 
 for (const f of ['node.cjs', 'workerd.js', 'browser.js']) {

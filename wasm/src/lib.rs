@@ -15,26 +15,40 @@
 //!
 //! # Only numbers cross
 //!
-//! Every export and import takes and returns numbers (and, once per breaker,
-//! two arrays of numbers): no JS object is created or held on the Rust side,
-//! so the `.wasm` carries none of wasm-bindgen's object-table machinery, and a
-//! call allocates nothing in wasm memory.
+//! Every export and import takes and returns numbers: no JS object is created
+//! or held on the Rust side, so the `.wasm` carries none of wasm-bindgen's
+//! object-table machinery, and a call allocates nothing in wasm memory.
 //!
-//! - An acquire returns an `i32`: a permit token `>= 0` (the core's
-//!   [`PermitToken`] epoch, plus [`HALF_OPEN_PERMIT`] when the permit holds a
-//!   half-open trial slot, which the JS layer then guards with a
-//!   `FinalizationRegistry` so that a permit lost to the garbage collector is
-//!   a *drop*), or a rejection code `< 0` ([`REJECT_OPEN`],
-//!   [`REJECT_HALF_OPEN_FULL`], [`REJECT_ISOLATED`]). The token's start time
-//!   (nonzero only with `slowCallMs`) and a rejection's retry hint are read
-//!   with [`WasmBreaker::started_ms`] and [`WasmBreaker::retry_after_ms`],
-//!   which the JS layer calls only when it needs them.
+//! - An acquire returns an `i32`: a permit token `>= 0` ([`encode_token`]:
+//!   the core's [`PermitToken`] epoch, plus [`HALF_OPEN_PERMIT`] when the
+//!   permit holds a half-open trial slot, plus [`TIMED_PERMIT`] when the core
+//!   times the call), or a rejection code `< 0` (`-1 - i` for
+//!   [`REJECT_REASONS`]`[i]`). The JS layer keeps the token as it is and
+//!   gives it back with the start time [`WasmBreaker::started_ms`] reported,
+//!   which it reads only for a token with [`TIMED_PERMIT`]: an untimed token
+//!   rebuilds to the core's [`PermitToken::NOT_TIMED`] whatever start time
+//!   comes back ([`decode_token`]), so the core's untimed fast path holds
+//!   for calls made from JavaScript. A half-open token is guarded by the JS
+//!   layer with a `FinalizationRegistry`, so that a permit lost to the
+//!   garbage collector is a *drop*. A rejection's retry hint is read with
+//!   [`WasmBreaker::number`].
 //! - Outcomes are [`OUTCOME_SUCCESS`], [`OUTCOME_FAILURE`],
-//!   [`OUTCOME_IGNORE`]; states are [`State`] codes 0..=3 in the order
-//!   closed, open, halfOpen, isolated.
+//!   [`OUTCOME_IGNORE`]; a state's code is its index in [`STATES`].
 //! - Times are milliseconds in `f64`: exact for every integer up to 2^53.
 //! - Wider results (metrics, a snapshot, a configuration error) are computed
 //!   once into a buffer and read number by number.
+//!
+//! # One source for the facts both sides know
+//!
+//! The codes above, the configuration keys ([`config_keys`],
+//! [`TRIP_POLICIES`]), the order of the metrics ([`metric_fields`]), the
+//! configuration-error kinds ([`CONFIG_ERROR_KINDS`]), the snapshot-error
+//! reasons ([`SNAPSHOT_REASONS`]) and the wording of every error the core
+//! reports (its `Display` impls) are defined here or in the core, once. The
+//! JS layer does not restate them: it imports `js/facts.js`, which
+//! `tests/generated.rs` writes from these definitions (message templates
+//! included, derived from the core's own `Display` text) and fails on when it
+//! is stale. None of it is linked into the `.wasm`.
 //!
 //! # Runtime
 //!
@@ -55,8 +69,9 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use halfopen::{
-    AnyPolicy, Breaker, Clock, Config, ConfigError, ConfigErrorKind, Counters, Observer, Outcome,
-    PermitToken, RejectReason, SnapshotError, State, Transition, MAX_DURATION_MS, SNAPSHOT_LEN,
+    AnyPolicy, Breaker, Clock, Config, ConfigError, ConfigErrorKind, Counters, Metrics, Observer,
+    Outcome, PermitToken, RejectReason, SnapshotError, State, Transition, MAX_DURATION_MS,
+    SNAPSHOT_LEN,
 };
 use wasm_bindgen::prelude::*;
 
@@ -83,6 +98,63 @@ mod runtime {
 
 /// Added to an acquire's token when the permit holds a half-open trial slot.
 pub const HALF_OPEN_PERMIT: i32 = 1 << 16;
+/// Added to an acquire's token when the core times the call (slow-call
+/// detection is on): its start time is then [`WasmBreaker::started_ms`].
+pub const TIMED_PERMIT: i32 = 1 << 17;
+
+/// The token JS holds for a permit: the epoch, [`HALF_OPEN_PERMIT`] if it is
+/// a trial, [`TIMED_PERMIT`] if it is timed. Every flag comes from the core's
+/// token as it is.
+pub fn encode_token(token: &PermitToken) -> i32 {
+    let mut code = token.epoch() as i32;
+    if token.is_trial() {
+        code |= HALF_OPEN_PERMIT;
+    }
+    if token.is_timed() {
+        code |= TIMED_PERMIT;
+    }
+    code
+}
+
+/// The core's token back from JS's token and the start time JS was given
+/// for it: a token without [`TIMED_PERMIT`] is untimed
+/// ([`PermitToken::NOT_TIMED`]) whatever `started_ms` says.
+pub fn decode_token(token: i32, started_ms: f64) -> PermitToken {
+    PermitToken::from_parts(
+        (token & 0xFFFF) as u16,
+        token & HALF_OPEN_PERMIT != 0,
+        if token & TIMED_PERMIT != 0 {
+            // Exact: the start time came from this module as an f64 of an
+            // integer clock reading.
+            started_ms as u64
+        } else {
+            PermitToken::NOT_TIMED
+        },
+    )
+}
+
+/// The states, each at the index that is its code (in transitions, metrics
+/// and [`WasmBreaker::state`]).
+pub const STATES: [State; 4] = [State::Closed, State::Open, State::HalfOpen, State::Isolated];
+
+/// The code of a state: its index in [`STATES`] (a match, not a search: the
+/// smaller code; `tests/generated.rs` checks the two agree).
+pub fn state_code(s: State) -> u32 {
+    match s {
+        State::Closed => 0,
+        State::Open => 1,
+        State::HalfOpen => 2,
+        State::Isolated => 3,
+    }
+}
+
+/// The rejection reasons: reason `i` is rejection code `-1 - i`.
+pub const REJECT_REASONS: [RejectReason; 4] = [
+    RejectReason::Open,
+    RejectReason::HalfOpenFull,
+    RejectReason::Isolated,
+    RejectReason::ClockOutOfRange,
+];
 /// Rejection code: the breaker is open.
 pub const REJECT_OPEN: i32 = -1;
 /// Rejection code: half-open, and every trial permit is in flight.
@@ -91,6 +163,17 @@ pub const REJECT_HALF_OPEN_FULL: i32 = -2;
 pub const REJECT_ISOLATED: i32 = -3;
 /// Rejection code: the clock read at or past 2^59 ms (not milliseconds?).
 pub const REJECT_CLOCK_OUT_OF_RANGE: i32 = -4;
+
+/// The rejection code of a reason (`-1 - ` its index in [`REJECT_REASONS`]).
+pub fn reject_code(r: RejectReason) -> i32 {
+    match r {
+        RejectReason::Open => REJECT_OPEN,
+        RejectReason::HalfOpenFull => REJECT_HALF_OPEN_FULL,
+        RejectReason::Isolated => REJECT_ISOLATED,
+        RejectReason::ClockOutOfRange => REJECT_CLOCK_OUT_OF_RANGE,
+    }
+}
+
 /// Outcome code: the call worked.
 pub const OUTCOME_SUCCESS: u32 = 0;
 /// Outcome code: the call failed.
@@ -99,18 +182,24 @@ pub const OUTCOME_FAILURE: u32 = 1;
 pub const OUTCOME_IGNORE: u32 = 2;
 
 /// The configuration keys of the core (`ConfigBuilder::set` paths), each
-/// followed by a comma. The JS layer reads the list once ([`config_keys_byte`])
-/// and passes keys by their index in it. (One string rather than an array of
-/// strings, and searched with a plain loop: the smallest code and data.)
+/// followed by a comma; a key's index in it is how JS names the key. (One
+/// string rather than an array of strings, and searched with a plain loop:
+/// the smallest code and data.)
 const CONFIG_KEYS: &str = "consecutiveFailures,\
 failureRate.percent,failureRate.window,failureRate.minimumCalls,\
 timeWindow.percent,timeWindow.windowMs,timeWindow.buckets,timeWindow.minimumCalls,\
 openMs,halfOpenMaxCalls,successThreshold,slowCallMs,\
 backoff.factor,backoff.maxOpenMs,";
 
-/// The keys of [`CONFIG_KEYS`], in order: a byte loop (`str::split` would
-/// bring in a searcher several times its size).
-fn config_key_list() -> impl Iterator<Item = &'static str> {
+/// The trip policies: a configuration key is a policy's if its path starts
+/// with one of these (`consecutiveFailures` is a policy and its own key).
+/// Keys of two policies conflict; a policy's keys are all required.
+pub const TRIP_POLICIES: [&str; 3] = ["consecutiveFailures", "failureRate", "timeWindow"];
+
+/// The configuration keys, in the order whose indices
+/// [`config_input`] takes: a byte loop (`str::split` would bring in a
+/// searcher several times its size).
+pub fn config_keys() -> impl Iterator<Item = &'static str> {
     let mut rest = CONFIG_KEYS;
     core::iter::from_fn(move || {
         let end = rest.bytes().position(|b| b == b',')?;
@@ -121,32 +210,67 @@ fn config_key_list() -> impl Iterator<Item = &'static str> {
     })
 }
 
-/// Key `i` of [`CONFIG_KEYS`], or `""` (which the core refuses as unknown).
+/// Key `i` of [`config_keys`], or `""` (which the core refuses as unknown).
 fn config_key(i: u8) -> &'static str {
-    config_key_list().nth(i as usize).unwrap_or("")
+    config_keys().nth(i as usize).unwrap_or("")
 }
 
-/// The index of `key` in [`CONFIG_KEYS`], or -1 (`trip`, or none). Not
+/// The index of `key` in [`config_keys`], or -1 (`trip`, or none). Not
 /// inlined: one copy of the search loop, not one per caller.
 #[inline(never)]
 fn key_index(key: &str) -> f64 {
-    config_key_list()
+    config_keys()
         .position(|k| k == key)
         .map_or(-1.0, |i| i as f64)
 }
 
-/// The number of values [`WasmBreaker::load_metrics`] computes, in this
-/// order: state, epoch, successes, failures, slowCalls, ignored, rejected,
-/// transitions, openedAt, retryAt, failureRun, window failures, window calls.
-/// Absent values (`openedAt` when not open, the window of the consecutive
-/// policy) are `NaN`.
+/// The number of values [`WasmBreaker::load_metrics`] computes.
 pub const METRICS_LEN: usize = 13;
+
+/// The metrics as [`WasmBreaker::load_metrics`] computes them, each with its
+/// JS name, in the order [`WasmBreaker::metric`] reads them (the one place
+/// that order is written). An absent value (`openedAt` when not open, the
+/// window of the consecutive policy) is `NaN`; a dotted name is a field of
+/// an object (`window.failures`), absent as a whole when its values are.
+pub fn metric_fields(m: &Metrics) -> [(&'static str, f64); METRICS_LEN] {
+    let opt = |v: Option<u64>| v.map_or(f64::NAN, |v| v as f64);
+    let (wf, wn) = m
+        .window
+        .map_or((f64::NAN, f64::NAN), |(f, n)| (f as f64, n as f64));
+    [
+        ("state", state_code(m.state) as f64),
+        ("epoch", m.epoch as f64),
+        ("successes", m.successes as f64),
+        ("failures", m.failures as f64),
+        ("slowCalls", m.slow_calls as f64),
+        ("ignored", m.ignored as f64),
+        ("rejected", m.rejected as f64),
+        ("transitions", m.transitions as f64),
+        ("openedAt", opt(m.opened_at)),
+        ("retryAt", opt(m.retry_at)),
+        ("failureRun", m.failure_run as f64),
+        ("window.failures", wf),
+        ("window.calls", wn),
+    ]
+}
 
 /// The number of values of a configuration error ([`config_error`]):
 /// key index, kind, value, min, max, `of` key index, divisor.
 pub const CONFIG_ERROR_LEN: usize = 7;
 
-/// Configuration error kinds, as [`config_error`] gives them.
+/// The kinds of configuration error, each at the index that is its code
+/// ([`config_error`] value 1), with whether JS reports it as a `RangeError`
+/// (a value outside what is valid) rather than a `TypeError`.
+pub const CONFIG_ERROR_KINDS: [(&str, bool); 6] = [
+    ("outOfRange", true),
+    ("notMultiple", true),
+    ("missing", false),
+    ("conflict", false),
+    ("unknownKey", false),
+    // A kind this version does not know (`ConfigErrorKind` is non-exhaustive).
+    ("other", false),
+];
+/// Configuration error kind code: see [`CONFIG_ERROR_KINDS`].
 pub const CONFIG_ERROR_OUT_OF_RANGE: f64 = 0.0;
 /// See [`CONFIG_ERROR_OUT_OF_RANGE`].
 pub const CONFIG_ERROR_NOT_MULTIPLE: f64 = 1.0;
@@ -156,14 +280,13 @@ pub const CONFIG_ERROR_MISSING: f64 = 2.0;
 pub const CONFIG_ERROR_CONFLICT: f64 = 3.0;
 /// See [`CONFIG_ERROR_OUT_OF_RANGE`].
 pub const CONFIG_ERROR_UNKNOWN_KEY: f64 = 4.0;
-/// See [`CONFIG_ERROR_OUT_OF_RANGE`] (a kind this version does not know).
+/// See [`CONFIG_ERROR_OUT_OF_RANGE`].
 pub const CONFIG_ERROR_OTHER: f64 = 5.0;
 
-/// The last configuration error, as `f64` bits (one thread: see `runtime`).
-static LAST_CONFIG_ERROR: [AtomicU64; CONFIG_ERROR_LEN] =
-    [const { AtomicU64::new(0) }; CONFIG_ERROR_LEN];
-
-fn store_config_error(e: &ConfigError, key: &str) {
+/// A configuration error as [`config_error`] gives it: key index, kind
+/// code, value, min, max, `of` key index, divisor. `key` names the key an
+/// error without one ([`ConfigErrorKind::UnknownKey`]) was given for.
+pub fn config_error_values(e: &ConfigError, key: &str) -> [f64; CONFIG_ERROR_LEN] {
     let (kind, min, max, of, divisor) = match e.kind() {
         ConfigErrorKind::OutOfRange { min, max } => (CONFIG_ERROR_OUT_OF_RANGE, min, max, "", 0),
         ConfigErrorKind::NotMultiple { of, divisor } => {
@@ -175,7 +298,7 @@ fn store_config_error(e: &ConfigError, key: &str) {
         _ => (CONFIG_ERROR_OTHER, 0, 0, "", 0),
     };
     let key = if e.key().is_empty() { key } else { e.key() };
-    let values = [
+    [
         key_index(key),
         kind,
         e.value() as f64,
@@ -183,8 +306,15 @@ fn store_config_error(e: &ConfigError, key: &str) {
         max as f64,
         key_index(of),
         divisor as f64,
-    ];
-    for (slot, v) in LAST_CONFIG_ERROR.iter().zip(values) {
+    ]
+}
+
+/// The last configuration error, as `f64` bits (one thread: see `runtime`).
+static LAST_CONFIG_ERROR: [AtomicU64; CONFIG_ERROR_LEN] =
+    [const { AtomicU64::new(0) }; CONFIG_ERROR_LEN];
+
+fn store_config_error(e: &ConfigError, key: &str) {
+    for (slot, v) in LAST_CONFIG_ERROR.iter().zip(config_error_values(e, key)) {
         slot.store(v.to_bits(), Relaxed);
     }
 }
@@ -200,7 +330,7 @@ static CONFIG_INPUT: [(AtomicU64, AtomicU64); CONFIG_INPUT_LEN] =
 pub const CONFIG_INPUT_LEN: usize = 16;
 
 /// Sets configuration entry `i` for the next [`WasmBreaker::create`]: `key`,
-/// an index into [`config_keys_byte`]'s list (`openMs`,
+/// an index into [`config_keys`] (`openMs`,
 /// `failureRate.window`, `backoff.maxOpenMs`, ...), and its value (a safe
 /// integer; the JS layer passes -2^53 for a value it found ill-typed, to
 /// learn the key's range from the core's error). Entries past
@@ -220,17 +350,6 @@ pub fn config_error(i: u32) -> f64 {
     LAST_CONFIG_ERROR
         .get(i as usize)
         .map_or(f64::NAN, |v| f64::from_bits(v.load(Relaxed)))
-}
-
-/// Byte `i` of the configuration keys, each followed by a comma, in the
-/// order whose indices [`WasmBreaker::create`] takes; 0 past the end. (Read
-/// byte by byte: returning a `String` would add its glue to the `.wasm`.)
-#[wasm_bindgen(js_name = configKeysByte)]
-pub fn config_keys_byte(i: u32) -> u32 {
-    CONFIG_KEYS
-        .as_bytes()
-        .get(i as usize)
-        .map_or(0, |&b| b as u32)
 }
 
 /// The largest duration any duration option accepts (2^31 - 1 ms), for the
@@ -323,15 +442,6 @@ impl Observer for JsObserver {
     }
 }
 
-fn state_code(s: State) -> u32 {
-    match s {
-        State::Closed => 0,
-        State::Open => 1,
-        State::HalfOpen => 2,
-        State::Isolated => 3,
-    }
-}
-
 type Inner = Breaker<'static, JsClock, AnyPolicy, JsObserver>;
 
 /// One circuit breaker, as the JS layer drives it.
@@ -343,10 +453,10 @@ pub struct WasmBreaker {
     /// `Box`, so that moving this struct never asserts uniqueness of memory
     /// that `breaker` borrows.
     config: NonNull<Config<AnyPolicy>>,
-    /// The start time of the last acquired permit (0 unless `slowCallMs`).
+    /// The start time of the last acquired permit, if timed.
     started: Cell<u64>,
-    /// The retry hint of the last rejection, or -1.
-    retry_after: Cell<f64>,
+    /// The number the last refusal carried: see [`WasmBreaker::number`].
+    number: Cell<f64>,
     /// The last `load_metrics`.
     metrics: Cell<[f64; METRICS_LEN]>,
     /// The last `take_snapshot`, or the bytes being restored.
@@ -368,7 +478,8 @@ impl Drop for WasmBreaker {
 }
 
 /// Restore results: 0 for restored, else why the core refused the bytes
-/// (which then changed nothing).
+/// (which then changed nothing): the code is the index in
+/// [`SNAPSHOT_REASONS`].
 pub const RESTORED: u32 = 0;
 /// See [`RESTORED`]: not 40 bytes.
 pub const SNAPSHOT_LENGTH: u32 = 1;
@@ -383,6 +494,26 @@ pub const SNAPSHOT_FOREIGN_CONFIG: u32 = 5;
 /// See [`RESTORED`]: a field holds an impossible value
 /// ([`WasmBreaker::invalid_field_byte`] names it).
 pub const SNAPSHOT_INVALID: u32 = 6;
+/// See [`RESTORED`]: the breaker was used before the restore (the JS layer
+/// restores into a new breaker, so it never sees this).
+pub const SNAPSHOT_IN_USE: u32 = 7;
+/// See [`RESTORED`]: a refusal this version does not know
+/// (`SnapshotError` is non-exhaustive).
+pub const SNAPSHOT_OTHER: u32 = 8;
+
+/// The JS names of the restore results, by code: `""` for restored, then the
+/// `reason` of JS's `SnapshotError`.
+pub const SNAPSHOT_REASONS: [&str; 9] = [
+    "",
+    "length",
+    "magic",
+    "version",
+    "checksum",
+    "foreignConfig",
+    "invalid",
+    "inUse",
+    "other",
+];
 
 #[wasm_bindgen]
 impl WasmBreaker {
@@ -431,7 +562,7 @@ impl WasmBreaker {
             breaker: ManuallyDrop::new(Breaker::with_observer(config_ref, clock, observer)),
             config,
             started: Cell::new(0),
-            retry_after: Cell::new(-1.0),
+            number: Cell::new(-1.0),
             metrics: Cell::new([0.0; METRICS_LEN]),
             snapshot: Cell::new([0; SNAPSHOT_LEN]),
             invalid_field: Cell::new(""),
@@ -443,39 +574,33 @@ impl WasmBreaker {
         match self.breaker.try_acquire_token() {
             Ok(token) => {
                 self.started.set(token.started_ms());
-                let epoch = token.epoch() as i32;
-                if token.is_trial() {
-                    epoch | HALF_OPEN_PERMIT
-                } else {
-                    epoch
-                }
+                encode_token(&token)
             }
             Err(r) => {
-                self.retry_after
+                self.number
                     .set(r.retry_after_ms().map_or(-1.0, |ms| ms as f64));
-                match r.reason() {
-                    RejectReason::Open => REJECT_OPEN,
-                    RejectReason::HalfOpenFull => REJECT_HALF_OPEN_FULL,
-                    RejectReason::Isolated => REJECT_ISOLATED,
-                    RejectReason::ClockOutOfRange => REJECT_CLOCK_OUT_OF_RANGE,
-                }
+                reject_code(r.reason())
             }
         }
     }
 
-    /// The start time of the permit the last `acquire` granted (nonzero only
-    /// with `slowCallMs`).
+    /// The start time of the permit the last `acquire` granted, to be given
+    /// back with it; meaningful only for a token with [`TIMED_PERMIT`] (an
+    /// untimed token ignores the start time it is given back with).
     pub fn started_ms(&self) -> f64 {
         self.started.get() as f64
     }
 
-    /// The retry hint of the last rejection in milliseconds, or -1 if it had
-    /// none.
-    pub fn retry_after_ms(&self) -> f64 {
-        self.retry_after.get()
+    /// The number the last refusal carried: the retry hint of the last
+    /// rejection in milliseconds (-1 if it had none), or the version of a
+    /// snapshot [`restore`](Self::restore) refused for its version.
+    pub fn number(&self) -> f64 {
+        self.number.get()
     }
 
-    /// Records the outcome (`OUTCOME_*`) of a permit.
+    /// Records the outcome (`OUTCOME_*`) of a permit: its token and the start
+    /// time [`started_ms`](Self::started_ms) gave for it (any number for an
+    /// untimed token).
     pub fn record(&self, token: i32, started_ms: f64, outcome: u32) {
         let outcome = match outcome {
             OUTCOME_SUCCESS => Outcome::Success,
@@ -483,20 +608,12 @@ impl WasmBreaker {
             _ => Outcome::Ignore,
         };
         self.breaker
-            .record_token(Self::token(token, started_ms), outcome);
+            .record_token(decode_token(token, started_ms), outcome);
     }
 
     /// Gives a permit back without an outcome (a *drop*).
     pub fn release(&self, token: i32, started_ms: f64) {
-        self.breaker.release_token(Self::token(token, started_ms));
-    }
-
-    fn token(token: i32, started_ms: f64) -> PermitToken {
-        PermitToken::from_parts(
-            (token & 0xFFFF) as u16,
-            token & HALF_OPEN_PERMIT != 0,
-            started_ms as u64,
-        )
+        self.breaker.release_token(decode_token(token, started_ms));
     }
 
     /// The state code as of now (reads the clock only when open).
@@ -504,29 +621,11 @@ impl WasmBreaker {
         state_code(self.breaker.state())
     }
 
-    /// Computes the metrics once ([`METRICS_LEN`] values, see there), for
+    /// Computes the metrics once ([`metric_fields`]), for
     /// [`metric`](Self::metric) to read.
     pub fn load_metrics(&self) {
         let m = self.breaker.metrics();
-        let opt = |v: Option<u64>| v.map_or(f64::NAN, |v| v as f64);
-        let (wf, wn) = m
-            .window
-            .map_or((f64::NAN, f64::NAN), |(f, n)| (f as f64, n as f64));
-        self.metrics.set([
-            state_code(m.state) as f64,
-            m.epoch as f64,
-            m.successes as f64,
-            m.failures as f64,
-            m.slow_calls as f64,
-            m.ignored as f64,
-            m.rejected as f64,
-            m.transitions as f64,
-            opt(m.opened_at),
-            opt(m.retry_at),
-            m.failure_run as f64,
-            wf,
-            wn,
-        ]);
+        self.metrics.set(metric_fields(&m).map(|(_, v)| v));
     }
 
     /// Value `i` of the last [`load_metrics`](Self::load_metrics).
@@ -578,8 +677,11 @@ impl WasmBreaker {
 
     /// Restores the snapshot given with
     /// [`set_snapshot_word`](Self::set_snapshot_word); `len` is its length
-    /// in bytes as the user gave it. Returns [`RESTORED`] or why the core
-    /// refused it (`SNAPSHOT_*`), which then changed nothing.
+    /// in bytes as the user gave it. Returns [`RESTORED`], or why the core
+    /// refused it (a code of [`SNAPSHOT_REASONS`]), which then changed
+    /// nothing; a refusal's version is then [`number`](Self::number), its
+    /// field [`invalid_field_byte`](Self::invalid_field_byte). (This match is
+    /// the one mapping of refusals to codes.)
     pub fn restore(&self, len: u32) -> u32 {
         let result = if len as usize == SNAPSHOT_LEN {
             self.breaker.restore(&self.snapshot.get())
@@ -590,14 +692,18 @@ impl WasmBreaker {
             Ok(()) => RESTORED,
             Err(SnapshotError::Length(_)) => SNAPSHOT_LENGTH,
             Err(SnapshotError::Magic) => SNAPSHOT_MAGIC,
-            Err(SnapshotError::Version(_)) => SNAPSHOT_VERSION,
+            Err(SnapshotError::Version(v)) => {
+                self.number.set(v as f64);
+                SNAPSHOT_VERSION
+            }
             Err(SnapshotError::Checksum) => SNAPSHOT_CHECKSUM,
             Err(SnapshotError::ForeignConfig) => SNAPSHOT_FOREIGN_CONFIG,
             Err(SnapshotError::Invalid(field)) => {
                 self.invalid_field.set(field);
                 SNAPSHOT_INVALID
             }
-            Err(_) => SNAPSHOT_INVALID,
+            Err(SnapshotError::InUse) => SNAPSHOT_IN_USE,
+            Err(_) => SNAPSHOT_OTHER,
         }
     }
 

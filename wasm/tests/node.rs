@@ -11,20 +11,16 @@
 //! still at 0: the tests are deterministic.
 #![cfg(target_arch = "wasm32")]
 
+use halfopen::PermitToken;
 use halfopen_wasm::{
-    config_error, config_input, config_keys_byte, WasmBreaker, CONFIG_ERROR_OUT_OF_RANGE,
+    config_error, config_input, config_keys, decode_token, WasmBreaker, CONFIG_ERROR_OUT_OF_RANGE,
     HALF_OPEN_PERMIT, OUTCOME_FAILURE, OUTCOME_SUCCESS, REJECT_OPEN, RESTORED, SNAPSHOT_CHECKSUM,
-    SNAPSHOT_FOREIGN_CONFIG, SNAPSHOT_LENGTH,
+    SNAPSHOT_FOREIGN_CONFIG, SNAPSHOT_LENGTH, TIMED_PERMIT,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
 fn key(name: &str) -> u32 {
-    let list: String = (0..)
-        .map(config_keys_byte)
-        .take_while(|&b| b != 0)
-        .map(|b| b as u8 as char)
-        .collect();
-    list.split_terminator(',')
+    config_keys()
         .position(|k| k == name)
         .expect("a configuration key") as u32
 }
@@ -71,7 +67,7 @@ fn trips_rejects_and_reports_metrics() {
     }
     assert_eq!(b.state(), 1);
     assert_eq!(b.acquire(), REJECT_OPEN);
-    assert_eq!(b.retry_after_ms(), 1000.0);
+    assert_eq!(b.number(), 1000.0);
     b.load_metrics();
     let m: Vec<f64> = (0..13).map(|i| b.metric(i)).collect();
     assert_eq!(&m[..8], &[1.0, 1.0, 0.0, 2.0, 0.0, 0.0, 1.0, 1.0]);
@@ -112,4 +108,43 @@ fn snapshot_words_round_trip() {
         d.set_snapshot_word(i as u32, *w);
     }
     assert_eq!(d.restore(40), SNAPSHOT_FOREIGN_CONFIG);
+}
+
+#[wasm_bindgen_test]
+fn an_untimed_permit_reaches_js_and_comes_back_untimed() {
+    // The steady state: what JS gets for a closed-state permit without
+    // slowCallMs says "untimed", and rebuilds to the core's untimed token
+    // whatever start time JS gives back with it.
+    let b = breaker(&[]).unwrap();
+    let t = b.acquire();
+    assert!(t >= 0);
+    assert_eq!(t & (TIMED_PERMIT | HALF_OPEN_PERMIT), 0);
+    for started in [0.0, b.started_ms()] {
+        let token = decode_token(t, started);
+        assert!(!token.is_timed());
+        assert_eq!(token.started_ms(), PermitToken::NOT_TIMED);
+    }
+    b.record(t, 0.0, OUTCOME_SUCCESS);
+    b.load_metrics();
+    assert_eq!(b.metric(2), 1.0, "one success");
+}
+
+#[wasm_bindgen_test]
+fn a_timed_permit_keeps_its_start_time_even_at_zero() {
+    // These breakers' clock stands at 0: a start time of 0 is a timed
+    // permit's, not "untimed".
+    let b = breaker(&[("slowCallMs", 100.0)]).unwrap();
+    let t = b.acquire();
+    assert!(t >= 0 && t & TIMED_PERMIT != 0);
+    assert_eq!(b.started_ms(), 0.0);
+    let token = decode_token(t, b.started_ms());
+    assert!(token.is_timed());
+    assert_eq!(token.started_ms(), 0);
+    b.record(t, b.started_ms(), OUTCOME_SUCCESS);
+    b.load_metrics();
+    assert_eq!(
+        (b.metric(2), b.metric(4)),
+        (1.0, 0.0),
+        "a success, not slow"
+    );
 }

@@ -10,6 +10,7 @@ import {
     type Metrics,
     type OptionError,
     type Permit,
+    type RejectReason,
     type State,
     type StateChange,
     type TripPolicy,
@@ -90,6 +91,11 @@ try {
 } catch (e) {
     if (e instanceof BrokenCircuitError) {
         const reason: 'open' | 'halfOpenFull' | 'clockOutOfRange' = e.reason;
+        // Every rejection reason, isolation included, is a RejectReason.
+        const any: RejectReason = e.reason;
+        // @ts-expect-error a BrokenCircuitError is never `isolated`
+        const isolated: 'isolated' = e.reason;
+        console.log(any, isolated);
         const after: number | undefined = e.retryAfterMs;
         console.log(reason, after, e.message);
     } else if (e instanceof IsolatedCircuitError) {
@@ -98,11 +104,18 @@ try {
     } else if (e instanceof CallTimeoutError) {
         console.log(e.timeoutMs);
     } else if (e instanceof SnapshotError) {
-        const r: 'length' | 'magic' | 'version' | 'checksum' | 'foreignConfig' | 'invalid' = e.reason;
-        console.log(r);
+        const r: 'length' | 'magic' | 'version' | 'checksum' | 'foreignConfig' | 'invalid' | 'inUse' = e.reason;
+        // @ts-expect-error `inUse` is one of the reasons too
+        const narrow: 'length' | 'magic' | 'version' | 'checksum' | 'foreignConfig' | 'invalid' = e.reason;
+        console.log(r, narrow);
     } else if (e instanceof RangeError || e instanceof TypeError) {
         console.log((e as OptionError).key);
     }
 }
 
-export { res, n, s, v, w, policies, partial, state, bad, retryAt, rate, restored };
+// RejectReason names every reason the core rejects for.
+const reasons: RejectReason[] = ['open', 'halfOpenFull', 'isolated', 'clockOutOfRange'];
+// @ts-expect-error not a reason
+const notReason: RejectReason = 'closed';
+
+export { res, n, s, v, w, policies, partial, state, bad, retryAt, rate, restored, reasons, notReason };

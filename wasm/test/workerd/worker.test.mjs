@@ -32,7 +32,8 @@ function packageModules() {
         }
         const code = readFileSync(file, 'utf8');
         modules.push({ type: 'ESModule', path: file, contents: code });
-        for (const m of code.matchAll(/^(?:import|export)\b[^\n]*?from ['"](\.[^'"]+)['"]/gm)) {
+        // An import or export statement may span lines (an import list).
+        for (const m of code.matchAll(/^(?:import|export)\b[^;]*?from ['"](\.[^'"]+)['"]/gm)) {
             visit(join(dirname(file), m[1]));
         }
     };
