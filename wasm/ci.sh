@@ -3,7 +3,9 @@
 # (run as root) or a developer's. Installs what is missing, builds and packs
 # the package, installs the tarball as a user would, and runs every check:
 #
-#   node ESM + CommonJS tests, the typed usage check (tsc --noEmit), the
+#   package.json's Node.js versions against the ones tested here, the
+#   generated JS facts against the Rust definitions (cargo test --test
+#   generated), node ESM + CommonJS tests, the typed usage check (tsc --noEmit), the
 #   conformance vectors (../tests/vectors/*.json) through the JS API,
 #   wasm-bindgen-test under Node, the Worker example in workerd (miniflare),
 #   and a page in headless Chromium (playwright-core).
@@ -25,8 +27,11 @@ die() { printf '\n[ci] FATAL: %s\n' "$*"; echo "wasm: 0 passed, 1 failed"; exit 
 command -v cargo >/dev/null || die "cargo not found (install Rust with rustup)"
 command -v node >/dev/null || die "node not found (Node.js 20 or later is needed)"
 command -v npm >/dev/null || die "npm not found"
+# The oldest Node.js supported (and tested): package.json's `engines` must say
+# the same (checked below).
+node_min=20
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
-(( node_major >= 20 )) || die "Node.js $(node --version) is too old: 20 or later is needed"
+(( node_major >= node_min )) || die "Node.js $(node --version) is too old: $node_min or later is needed"
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     say "rustup target add wasm32-unknown-unknown"
@@ -103,6 +108,20 @@ bindgen_tests() {
         cargo test --manifest-path "$here/Cargo.toml" -p halfopen-wasm --target wasm32-unknown-unknown --features std
 }
 
+# package.json promises the Node.js versions this script tests: node_min on.
+engines() {
+    local want=">=$node_min" have
+    have="$(node -p 'require("./package.json").engines?.node')"
+    [[ "$have" == "$want" ]] || { echo "package.json engines.node is '$have'; ci.sh tests Node $want"; return 1; }
+}
+
+# js/facts.js and test/node/core-errors.json say what the Rust side defines.
+generated() {
+    cargo test --manifest-path "$here/Cargo.toml" -p halfopen-wasm --test generated
+}
+
+check "package.json engines.node is the Node.js ci.sh needs (>=$node_min)" engines
+check "generated: js/facts.js and test/node/core-errors.json are current" generated
 check "node: ESM and CommonJS" node_test node/
 check "types: tsc --noEmit on typed usage (ESM and CommonJS)" test/node_modules/.bin/tsc -p test/types
 check "vectors: tests/vectors/*.json through the JS API" vectors
