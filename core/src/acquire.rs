@@ -4,11 +4,11 @@
 use crate::breaker::Breaker;
 use crate::clock::Clock;
 use crate::machine::{self, Step};
-use crate::observer::Observer;
+use crate::observer::{Cause, Observer};
 use crate::permit::{Permit, PermitToken, SlotGuard};
 use crate::policy::Policy;
 use crate::reject::{RejectReason, Rejected};
-use crate::state::{State, Word, TIME_LIMIT};
+use crate::state::{State, Word, CLOCK_LIMIT};
 
 impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     /// Asks to make a call: a [`Permit`], or why not.
@@ -48,7 +48,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         let mut now = None;
         let started_ms = if self.config.slow_call_ms != 0 {
             let t = self.now();
-            if t >= TIME_LIMIT {
+            if t >= CLOCK_LIMIT {
                 return Err(self.reject(RejectReason::ClockOutOfRange, None));
             }
             now = Some(t);
@@ -56,6 +56,8 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         } else {
             PermitToken::NOT_TIMED
         };
+        // A half-open breaker past its deadline re-opens first.
+        let w = self.expire(w, &mut now);
         // The rule says which word the permit is granted under, or why not.
         let (result, swapped) = self.update(w, |w| match w.state() {
             State::Closed => Step::Keep(Ok(w)),
@@ -66,11 +68,10 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
             State::Isolated => Step::Keep(Err((RejectReason::Isolated, None))),
             State::Open => {
                 let t = *now.get_or_insert_with(|| self.now());
-                if t >= TIME_LIMIT {
+                if t >= CLOCK_LIMIT {
                     return Step::Keep(Err((RejectReason::ClockOutOfRange, None)));
                 }
-                let duration = self.config.open_duration_ms(w.k() as u32) as u64;
-                let Some(opened) = self.time.opened_at(w) else {
+                let Some(retry_at) = self.time.retry_at(w) else {
                     // Either `w` is stale (a later epoch has tagged the time
                     // words already: look again), or the opening caller has
                     // not written the time yet and the open period has only
@@ -79,15 +80,14 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
                     if x != w {
                         return Step::Retry(x);
                     }
+                    let duration = self.config.open_duration_ms(w.k() as u32) as u64;
                     return Step::Keep(Err((RejectReason::Open, Some(duration))));
                 };
-                match machine::open_left(opened, duration, t) {
-                    Err(left) => Step::Keep(Err((RejectReason::Open, Some(left)))),
-                    Ok(()) => {
-                        let next = machine::half_open(w);
-                        Step::Swap(next, Ok(next))
-                    }
+                if t < retry_at {
+                    return Step::Keep(Err((RejectReason::Open, Some(retry_at - t))));
                 }
+                let next = machine::half_open(w, t);
+                Step::Swap(next, Ok(next))
             }
         });
         let granted = match result {
@@ -97,14 +97,15 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         let token = PermitToken::granted(granted, started_ms);
         if let Some((from, to)) = swapped {
             if from.state() == State::Open {
-                self.time.begin(&self.word, to.epoch());
+                let at = now.unwrap_or_default();
+                self.time.begin_half_open(&self.word, to.epoch(), at);
                 // The slot is taken but no permit exists yet: if the
                 // transition hook unwinds, give the slot back.
                 let guard = SlotGuard {
                     breaker: self,
                     token: &token,
                 };
-                self.transition(State::Open, State::HalfOpen, to.epoch());
+                self.transition(State::Open, State::HalfOpen, to.epoch(), Cause::RetryAt);
                 core::mem::forget(guard);
             }
         }

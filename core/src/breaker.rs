@@ -21,11 +21,11 @@ use core::fmt;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::machine::{self, Step};
-use crate::observer::{Observer, Transition};
+use crate::observer::{Cause, Observer, Transition};
 
 use crate::policy::{ConsecutiveFailures, Policy};
 use crate::reject::{RejectReason, Rejected};
-use crate::state::{State, Word, TIME_LIMIT};
+use crate::state::{State, Word, CLOCK_LIMIT};
 use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
 use crate::time_words::TimeWords;
 use crate::window::{empty_window, WindowStore};
@@ -35,7 +35,7 @@ use crate::window::{empty_window, WindowStore};
 /// (0), so it records into the newest bucket and moves no window.
 #[inline(always)]
 pub(crate) const fn bucket_time(t: u64) -> u64 {
-    if t < TIME_LIMIT {
+    if t < CLOCK_LIMIT {
         t
     } else {
         0
@@ -187,13 +187,50 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     }
 
     #[inline(always)]
-    pub(crate) fn transition(&self, from: State, to: State, epoch: u16) {
-        self.observer.on_transition(Transition { from, to, epoch });
+    pub(crate) fn transition(&self, from: State, to: State, epoch: u16, cause: Cause) {
+        self.observer.on_transition(Transition {
+            from,
+            to,
+            epoch,
+            cause,
+        });
+    }
+
+    /// Whether half-open word `w` has passed its deadline
+    /// (`halfOpenAt + halfOpenMaxWaitMs`) at `now`: never without the key,
+    /// before the entry time is written, or on a clock behind the entry or
+    /// out of range.
+    pub(crate) fn half_open_expired(&self, w: Word, now: u64) -> bool {
+        let wait = self.config.half_open_max_wait_ms;
+        if wait == 0 || w.state() != State::HalfOpen || now >= CLOCK_LIMIT {
+            return false;
+        }
+        match self.time.half_open_at(w) {
+            Some(at) => machine::half_open_elapsed(at, now).is_some_and(|e| e >= wait as u64),
+            None => false,
+        }
+    }
+
+    /// Before an acquire or outcome in half-open with `halfOpenMaxWaitMs`:
+    /// re-opens `w` as a trial failure would if its deadline has passed
+    /// (reading the clock into `now` if it was not read yet). Returns the
+    /// word to go on with.
+    #[inline]
+    pub(crate) fn expire(&self, w: Word, now: &mut Option<u64>) -> Word {
+        if self.config.half_open_max_wait_ms == 0 || w.state() != State::HalfOpen {
+            return w;
+        }
+        let t = *now.get_or_insert_with(|| self.now());
+        if !self.half_open_expired(w, t) {
+            return w;
+        }
+        self.fail(w, w, None, *now, Cause::HalfOpenMaxWait);
+        self.load()
     }
 
     /// Moves to `to` (`closed` with a clean slate, or `isolated`) from any
     /// state, starting a new epoch.
-    fn force(&self, to: State) {
+    pub(crate) fn force_by(&self, to: State, cause: Cause) {
         let (_, swapped) = self.update(self.load(), |w| {
             let next = machine::forced(w, to);
             if to == State::Closed {
@@ -204,20 +241,20 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         if let Some((from, next)) = swapped {
             self.time.begin(&self.word, next.epoch());
             if from.state() != to {
-                self.transition(from.state(), to, next.epoch());
+                self.transition(from.state(), to, next.epoch(), cause);
             }
         }
     }
 
     /// Rejects every call until [`reset`](Self::reset), from any state.
     pub fn isolate(&self) {
-        self.force(State::Isolated);
+        self.force_by(State::Isolated, Cause::Isolate);
     }
 
     /// Closes the breaker with a clean slate (failure run, windows, half-open
     /// counts, backoff step), from any state. Metrics totals are kept.
     pub fn reset(&self) {
-        self.force(State::Closed);
+        self.force_by(State::Closed, Cause::Reset);
     }
 
     /// The state as of now. Reads the clock only when open: once the open
@@ -227,6 +264,9 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         let w = self.load();
         match w.state() {
             State::Open => self.state_at_word(w, self.now()),
+            State::HalfOpen if self.config.half_open_max_wait_ms != 0 => {
+                self.state_at_word(w, self.now())
+            }
             s => s,
         }
     }
@@ -237,16 +277,19 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     }
 
     pub(crate) fn state_at_word(&self, w: Word, now: u64) -> State {
-        match (w.state(), self.retry_at(w)) {
+        match w.state() {
             // A reading out of range never ends an open period.
-            (State::Open, Some(at)) if now >= at && now < TIME_LIMIT => State::HalfOpen,
-            (s, _) => s,
+            State::Open => match self.retry_at(w) {
+                Some(at) if now >= at && now < CLOCK_LIMIT => State::HalfOpen,
+                _ => State::Open,
+            },
+            State::HalfOpen if self.half_open_expired(w, now) => State::Open,
+            s => s,
         }
     }
 
     pub(crate) fn retry_at(&self, w: Word) -> Option<u64> {
-        let opened = self.time.opened_at(w)?;
-        Some(opened.saturating_add(self.config.open_duration_ms(w.k() as u32) as u64))
+        self.time.retry_at(w)
     }
 
     /// The current epoch.
@@ -268,7 +311,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     pub(crate) fn install(
         &self,
         w: Word,
-        opened_at: u64,
+        at: u64,
         trial_successes: u32,
         ring: Option<(u64, u8, u8)>,
     ) -> Result<(), crate::SnapshotError> {
@@ -286,7 +329,7 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
             };
         }
         self.window.install(e, ring);
-        self.time.install(&self.word, w, opened_at, trial_successes);
+        self.time.install(&self.word, w, at, trial_successes);
         // Fails only if an isolate or reset overtook the restore: it stands.
         let _ = self.cas(claim, w);
         Ok(())

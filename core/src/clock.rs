@@ -21,7 +21,7 @@ mod std_clock;
 #[cfg(feature = "embassy-time")]
 pub use embassy::EmbassyClock;
 #[cfg(feature = "std")]
-pub use std_clock::StdClock;
+pub use std_clock::{StdClock, SystemClock};
 
 /// A source of time in integer milliseconds.
 ///

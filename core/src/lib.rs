@@ -45,7 +45,7 @@
 //!
 //! | feature | adds |
 //! |---|---|
-//! | `std` | `StdClock` (monotonic `Instant`) |
+//! | `std` | `StdClock` (monotonic `Instant`), `SystemClock` (wall clock, for snapshots that travel) |
 //! | `defmt` | `defmt::Format` on every public type |
 //! | `embassy-time` | `EmbassyClock` and [`Breaker::call_with_timeout`] |
 //! | `critical-section` | atomics through a critical section on targets without CAS (thumbv6m, riscv32imc); the final binary provides the implementation |
@@ -71,6 +71,7 @@
 extern crate std;
 
 mod acquire;
+mod adopt;
 mod breaker;
 mod call;
 pub mod clock;
@@ -90,15 +91,16 @@ mod sync;
 mod time_words;
 mod window;
 
+pub use adopt::{FleetState, FleetStateError};
 pub use breaker::Breaker;
 #[cfg(feature = "embassy-time")]
 pub use clock::EmbassyClock;
-#[cfg(feature = "std")]
-pub use clock::StdClock;
 pub use clock::{Clock, FnClock, MockClock};
+#[cfg(feature = "std")]
+pub use clock::{StdClock, SystemClock};
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind, MAX_DURATION_MS};
 pub use metrics::Metrics;
-pub use observer::{Counters, Observer, OnTransition, Totals, Transition};
+pub use observer::{Cause, Counters, Observer, OnTransition, Totals, Transition};
 pub use permit::{Outcome, Permit, PermitToken};
 pub use policy::{AnyPolicy, ConsecutiveFailures, FailureRate, Policy, TimeWindow};
 pub use registry::{presets, Registry, RegistryError, MAX_NAME_LEN};

@@ -59,7 +59,7 @@ pub(crate) const fn take_slot(w: Word, max: u8) -> Option<Word> {
     if w.in_flight() >= max {
         None
     } else {
-        Some(Word::half_open(w.epoch(), w.in_flight() + 1, w.k()))
+        Some(w.with_in_flight(w.in_flight() + 1))
     }
 }
 
@@ -68,14 +68,33 @@ pub(crate) const fn take_slot(w: Word, max: u8) -> Option<Word> {
 #[inline(always)]
 pub(crate) fn free_slot(w: Word, epoch: u16) -> Option<Word> {
     (w.epoch() == epoch && w.state() == State::HalfOpen && w.in_flight() > 0)
-        .then(|| Word::half_open(epoch, w.in_flight() - 1, w.k()))
+        .then(|| w.with_in_flight(w.in_flight() - 1))
 }
 
-/// The open -> halfOpen transition of open word `w`, with the acquiring
-/// caller's slot taken.
+/// The open -> halfOpen transition of open word `w` at clock reading `now`,
+/// with the acquiring caller's slot taken.
 #[inline(always)]
-pub(crate) const fn half_open(w: Word) -> Word {
-    Word::half_open(next_epoch(w.epoch()), 1, w.k())
+pub(crate) const fn half_open(w: Word, now: u64) -> Word {
+    Word::half_open_at(next_epoch(w.epoch()), 1, w.k(), (now >> 31) as u8)
+}
+
+/// The width of the half-open entry time kept (`halfOpenAt` modulo 2^34).
+pub(crate) const AT_BITS: u32 = 34;
+const AT_MASK: u64 = (1 << AT_BITS) - 1;
+
+/// How long a breaker has been half-open at `now`, from `at` (its entry
+/// time modulo 2^34): `None` if the clock reads behind the entry (it went
+/// backwards: elapsed time counts as zero). Exact while the breaker has been
+/// half-open for less than 2^33 ms (99 days) with no call reading the clock;
+/// a clock behind by more than 2^33 ms is read as that much elapsed.
+#[inline(always)]
+pub(crate) const fn half_open_elapsed(at: u64, now: u64) -> Option<u64> {
+    let e = now.wrapping_sub(at) & AT_MASK;
+    if e > 1 << (AT_BITS - 1) {
+        None
+    } else {
+        Some(e)
+    }
 }
 
 /// `isolate()` (`to` = isolated) or `reset()` (`to` = closed, a clean
@@ -93,18 +112,6 @@ pub(crate) const fn forced(w: Word, to: State) -> Word {
 #[inline(always)]
 pub(crate) const fn close(w: Word) -> Word {
     Word::closed(next_epoch(w.epoch()), 0)
-}
-
-/// Whether an open period that began at `opened_at` and lasts `duration`
-/// ms is over at `now`: `Ok` if so, else the milliseconds left.
-#[inline(always)]
-pub(crate) const fn open_left(opened_at: u64, duration: u64, now: u64) -> Result<(), u64> {
-    let retry_at = opened_at.saturating_add(duration);
-    if now < retry_at {
-        Err(retry_at - now)
-    } else {
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -125,7 +132,8 @@ mod tests {
 
     #[test]
     fn trial_slots_are_bounded_and_freed_by_their_epoch_only() {
-        let w = half_open(Word::open(3, 2, 0));
+        let w = half_open(Word::open(3, 2, 0), 5 << 31);
+        assert_eq!(w.at_hi(), 5);
         assert_eq!(
             (w.state(), w.epoch(), w.in_flight(), w.k()),
             (State::HalfOpen, 4, 1, 2)
@@ -165,14 +173,15 @@ mod tests {
     }
 
     #[test]
-    fn open_periods_end_at_retry_at_and_saturate() {
-        assert_eq!(open_left(100, 50, 120), Err(30));
-        assert_eq!(open_left(100, 50, 150), Ok(()));
+    fn half_open_elapsed_time_is_modular_with_a_backwards_window() {
+        assert_eq!(half_open_elapsed(100, 150), Some(50));
+        assert_eq!(half_open_elapsed(100, 100), Some(0));
+        assert_eq!(half_open_elapsed(100, 99), None, "a clock behind the entry");
+        let at = (1u64 << 40) + 7;
+        assert_eq!(half_open_elapsed(at & AT_MASK, at + 1_000), Some(1_000));
         assert_eq!(
-            open_left(100, 50, 0),
-            Err(150),
-            "a clock behind the opening"
+            half_open_elapsed(at & AT_MASK, at + (1 << 33)),
+            Some(1 << 33)
         );
-        assert_eq!(open_left(u64::MAX - 1, 50, u64::MAX - 1), Err(1));
     }
 }

@@ -4,7 +4,7 @@
 use crate::breaker::Breaker;
 use crate::clock::Clock;
 use crate::observer::{Observer, Totals};
-use crate::policy::{Kind, Policy};
+use crate::policy::{window_halfway, Kind, Policy};
 use crate::state::{Health, State};
 use crate::window::WindowStore;
 
@@ -55,11 +55,14 @@ impl Metrics {
 
 impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     /// The metrics: totals if the observer keeps them, and the decision state.
-    /// Reads the clock only when open or for a time window.
+    /// Reads the clock only when open, half-open with `halfOpenMaxWaitMs`,
+    /// or for a time window.
     pub fn metrics(&self) -> Metrics {
         let w = self.load();
         let kind = self.config.policy.kind();
-        let now = if w.state() == State::Open || matches!(kind, Kind::Time(_)) {
+        let timed_half_open =
+            w.state() == State::HalfOpen && self.config.half_open_max_wait_ms != 0;
+        let now = if w.state() == State::Open || timed_half_open || matches!(kind, Kind::Time(_)) {
             self.now()
         } else {
             0
@@ -67,7 +70,19 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
         let totals = self.observer.totals();
         let t = totals.unwrap_or_default();
         let (opened_at, retry_at) = if w.state() == State::Open {
-            (self.time.opened_at(w), self.retry_at(w))
+            let retry_at = self.retry_at(w);
+            let d = self.config.open_duration_ms(w.k() as u32) as u64;
+            (retry_at.map(|t| t.saturating_sub(d)), retry_at)
+        } else if timed_half_open && self.half_open_expired(w, now) {
+            // Open from the deadline on, as a trial failure then would be.
+            let deadline = self.time.half_open_at(w).and_then(|at| {
+                let elapsed = crate::machine::half_open_elapsed(at, now)?;
+                Some(now - elapsed + self.config.half_open_max_wait_ms as u64)
+            });
+            let d = self
+                .config
+                .open_duration_ms(crate::machine::retrip_k(w) as u32) as u64;
+            (deadline, deadline.map(|t| t + d))
         } else {
             (None, None)
         };
@@ -118,15 +133,17 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
             State::HalfOpen => Health::Degraded,
             State::Closed => {
                 let halfway = match self.config.policy.kind() {
-                    Kind::Consecutive(p) => m.failure_run as u32 * 2 >= p.threshold as u32,
+                    Kind::Consecutive(p) => {
+                        m.failure_run > 0 && m.failure_run as u32 * 2 >= p.threshold as u32
+                    }
                     Kind::Rate(p) => m.window.is_some_and(|(f, n)| {
-                        n >= p.minimum_calls as u64 && f * 200 >= p.percent as u64 * n
+                        window_halfway(f, n, p.percent, p.minimum_calls as u64, p.failures as u64)
                     }),
                     Kind::Time(p) => m.window.is_some_and(|(f, n)| {
-                        n >= p.minimum_calls as u64 && f * 200 >= p.percent as u64 * n
+                        window_halfway(f, n, p.percent, p.minimum_calls as u64, p.failures as u64)
                     }),
                 };
-                if halfway && m.failure_run as u64 + m.window.map_or(0, |w| w.0) > 0 {
+                if halfway {
                     Health::Degraded
                 } else {
                     Health::Healthy

@@ -21,6 +21,48 @@ pub struct Transition {
     pub to: State,
     /// The epoch that the transition started.
     pub epoch: u16,
+    /// What caused it.
+    pub cause: Cause,
+}
+
+/// What caused a [`Transition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Cause {
+    /// The trip policy fired in `closed`.
+    Trip,
+    /// An acquire came at or after `retryAt` (open -> half-open).
+    RetryAt,
+    /// Enough trials succeeded (half-open -> closed).
+    TrialsSucceeded,
+    /// A trial failed (half-open -> open).
+    TrialFailed,
+    /// The trials did not decide within `halfOpenMaxWaitMs`.
+    HalfOpenMaxWait,
+    /// [`Breaker::isolate`](crate::Breaker::isolate).
+    Isolate,
+    /// [`Breaker::reset`](crate::Breaker::reset).
+    Reset,
+    /// A fleet state adopted with [`Breaker::adopt`](crate::Breaker::adopt).
+    Fleet,
+}
+
+impl Cause {
+    /// A short name: `trip`, `retryAt`, `trialsSucceeded`, `trialFailed`,
+    /// `halfOpenMaxWait`, `isolate`, `reset`, `fleet`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Trip => "trip",
+            Self::RetryAt => "retryAt",
+            Self::TrialsSucceeded => "trialsSucceeded",
+            Self::TrialFailed => "trialFailed",
+            Self::HalfOpenMaxWait => "halfOpenMaxWait",
+            Self::Isolate => "isolate",
+            Self::Reset => "reset",
+            Self::Fleet => "fleet",
+        }
+    }
 }
 
 /// The monotonic totals of the specification. They wrap rather than panic.

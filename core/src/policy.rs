@@ -29,15 +29,30 @@ impl ConsecutiveFailures {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FailureRate {
+    /// 0: no rate rule.
     pub(crate) percent: u8,
+    /// 0: no count rule.
+    pub(crate) failures: u8,
     pub(crate) window: u8,
     pub(crate) minimum_calls: u8,
 }
 
 impl FailureRate {
-    /// `failureRate.percent`.
-    pub const fn percent(&self) -> u8 {
-        self.percent
+    /// `failureRate.percent`: the rate rule, if given.
+    pub const fn percent(&self) -> Option<u8> {
+        if self.percent == 0 {
+            None
+        } else {
+            Some(self.percent)
+        }
+    }
+    /// `failureRate.failures`: the count rule, if given.
+    pub const fn failures(&self) -> Option<u8> {
+        if self.failures == 0 {
+            None
+        } else {
+            Some(self.failures)
+        }
     }
     /// `failureRate.window`: how many recent outcomes are kept.
     pub const fn window(&self) -> u8 {
@@ -54,16 +69,31 @@ impl FailureRate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TimeWindow {
+    /// 0: no rate rule.
     pub(crate) percent: u8,
+    /// 0: no count rule.
+    pub(crate) failures: u32,
     pub(crate) window_ms: u32,
     pub(crate) buckets: u8,
     pub(crate) minimum_calls: u32,
 }
 
 impl TimeWindow {
-    /// `timeWindow.percent`.
-    pub const fn percent(&self) -> u8 {
-        self.percent
+    /// `timeWindow.percent`: the rate rule, if given.
+    pub const fn percent(&self) -> Option<u8> {
+        if self.percent == 0 {
+            None
+        } else {
+            Some(self.percent)
+        }
+    }
+    /// `timeWindow.failures`: the count rule, if given.
+    pub const fn failures(&self) -> Option<u32> {
+        if self.failures == 0 {
+            None
+        } else {
+            Some(self.failures)
+        }
     }
     /// `timeWindow.windowMs`.
     pub const fn window_ms(&self) -> u32 {
@@ -175,8 +205,34 @@ impl sealed::Sealed for AnyPolicy {
     }
 }
 
-/// The trip rule shared by both window policies:
-/// `recorded >= minimumCalls && failures * 100 >= percent * recorded`.
-pub(crate) const fn rate_trips(failures: u64, recorded: u64, percent: u8, minimum: u64) -> bool {
-    recorded >= minimum && recorded > 0 && failures * 100 >= percent as u64 * recorded
+/// The trip rules shared by both window policies, over the outcomes in the
+/// window: the rate rule (`percent` given, at least `minimum` recorded, and
+/// `failures * 100 >= percent * recorded`) or the count rule (`count` given
+/// and at least `count` failures). 0 turns a rule off.
+pub(crate) const fn window_trips(
+    failures: u64,
+    recorded: u64,
+    percent: u8,
+    minimum: u64,
+    count: u64,
+) -> bool {
+    (percent != 0
+        && recorded >= minimum
+        && recorded > 0
+        && failures * 100 >= percent as u64 * recorded)
+        || (count != 0 && failures >= count)
+}
+
+/// Whether a window is at least half way to either of its rules (for
+/// [`Health`](crate::Health)).
+pub(crate) const fn window_halfway(
+    failures: u64,
+    recorded: u64,
+    percent: u8,
+    minimum: u64,
+    count: u64,
+) -> bool {
+    failures > 0
+        && ((percent != 0 && recorded >= minimum && failures * 200 >= percent as u64 * recorded)
+            || (count != 0 && failures * 2 >= count))
 }

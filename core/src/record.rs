@@ -5,10 +5,10 @@
 use crate::breaker::{bucket_time, Breaker};
 use crate::clock::Clock;
 use crate::machine::{self, Step};
-use crate::observer::Observer;
+use crate::observer::{Cause, Observer};
 use crate::permit::{Counted, Outcome, PermitToken};
 use crate::policy::{Kind, Policy};
-use crate::state::{State, Word, TIME_LIMIT};
+use crate::state::{State, Word, CLOCK_LIMIT};
 use crate::sync::Ordering::Relaxed;
 use crate::window::WindowStore;
 
@@ -78,10 +78,16 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
             }
             Some(Outcome::Failure) => (true, Counted::Failure { slow: false }),
             Some(Outcome::Ignore) => {
+                if self.config.half_open_max_wait_ms != 0 {
+                    self.expire(self.load(), &mut now);
+                }
                 self.release(token);
                 return Counted::Ignored;
             }
             None => {
+                if self.config.half_open_max_wait_ms != 0 {
+                    self.expire(self.load(), &mut now);
+                }
                 self.release(token);
                 return Counted::Dropped;
             }
@@ -93,7 +99,16 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     /// Applies a success or failure of `token`; `w` is a fresh load of the
     /// state word.
     #[inline(never)]
-    pub(crate) fn apply_slow(&self, token: &PermitToken, w: Word, failed: bool, now: Option<u64>) {
+    pub(crate) fn apply_slow(
+        &self,
+        token: &PermitToken,
+        w: Word,
+        failed: bool,
+        mut now: Option<u64>,
+    ) {
+        // A half-open breaker past its deadline re-opens first: then this
+        // outcome is stale.
+        let w = self.expire(w, &mut now);
         // A permit of an earlier epoch changes nothing. A permit counts only
         // in an epoch of the state it was granted in: a closed permit held
         // while the 14-bit epoch wrapped onto a half-open epoch (or a trial
@@ -159,7 +174,7 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     fn closed_failure(&self, w: Word, mut now: Option<u64>) {
         let epoch = w.epoch();
         match self.config.policy.kind() {
-            Kind::Consecutive(p) => self.fail(w, w, Some(p.threshold), now),
+            Kind::Consecutive(p) => self.fail(w, w, Some(p.threshold), now, Cause::Trip),
             Kind::Rate(p) => {
                 let trip = self
                     .window
@@ -184,7 +199,7 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
 
     /// A window fired in closed epoch `epoch`: open, if that epoch is current.
     pub(crate) fn trip_closed(&self, epoch: u16, now: Option<u64>) {
-        self.fail(self.load(), Word::closed(epoch, 0), None, now);
+        self.fail(self.load(), Word::closed(epoch, 0), None, now, Cause::Trip);
     }
 
     /// A failure that counts in the epoch and state of `key` (closed or
@@ -194,7 +209,14 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     /// the winner writes the opening time, then reports the transition. Every
     /// way into `open` goes through here.
     #[inline(never)]
-    fn fail(&self, w: Word, key: Word, run_to: Option<u16>, mut now: Option<u64>) {
+    pub(crate) fn fail(
+        &self,
+        w: Word,
+        key: Word,
+        run_to: Option<u16>,
+        mut now: Option<u64>,
+        cause: Cause,
+    ) {
         let (t, swapped) = self.update(w, |w| {
             if w.0 as u16 != key.0 as u16 {
                 return Step::Keep(0);
@@ -215,13 +237,14 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
             // the last time it can keep, which every in-range reading is
             // behind, so it stays open (and says why at every acquire that
             // reads such a clock) until reset.
-            let t = (*now.get_or_insert_with(|| self.now())).min(TIME_LIMIT - 1);
-            Step::Swap(machine::open(w, k, t), t)
+            let t = (*now.get_or_insert_with(|| self.now())).min(CLOCK_LIMIT - 1);
+            let retry_at = t + self.config.open_duration_ms(k as u32) as u64;
+            Step::Swap(machine::open(w, k, retry_at), retry_at)
         });
         if let Some((from, to)) = swapped {
             if to.state() == State::Open {
-                self.time.write_opening(&self.word, to.epoch(), t);
-                self.transition(from.state(), State::Open, to.epoch());
+                self.time.write_retry(&self.word, to.epoch(), t);
+                self.transition(from.state(), State::Open, to.epoch(), cause);
             }
         }
     }
@@ -244,14 +267,19 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
         });
         if let Some((_, to)) = swapped {
             self.time.begin(&self.word, to.epoch());
-            self.transition(State::HalfOpen, State::Closed, to.epoch());
+            self.transition(
+                State::HalfOpen,
+                State::Closed,
+                to.epoch(),
+                Cause::TrialsSucceeded,
+            );
         }
     }
 
     /// Any trial failure re-opens, whatever else changed in the half-open
     /// epoch meanwhile (slots taken or freed).
     fn trial_failure(&self, w: Word, now: Option<u64>) {
-        self.fail(w, w, None, now);
+        self.fail(w, w, None, now, Cause::TrialFailed);
     }
 
     /// Frees the half-open slot of a trial permit, if its epoch is current.

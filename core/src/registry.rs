@@ -149,9 +149,15 @@ impl<'a, C: Clock, P: Policy, O: Observer, const N: usize> Registry<'a, C, P, O,
 }
 
 /// Configurations for common downstreams.
+///
+/// The configurations the services this project was specified from
+/// named, with their numbers. Time windows of 60 s use 12 buckets of 5 s.
+/// Where a preset comes with an operation timeout, its `*_TIMEOUT_MS`
+/// constant gives it, for the target's timeout (embassy
+/// `call_with_timeout`, npm `timeoutMs`).
 pub mod presets {
     use crate::config::Config;
-    use crate::policy::{ConsecutiveFailures, FailureRate};
+    use crate::policy::{ConsecutiveFailures, FailureRate, TimeWindow};
 
     /// An HTTP API: 5 failures in a row, open 30 s.
     pub const HTTP_API: Config<ConsecutiveFailures> =
@@ -162,8 +168,66 @@ pub mod presets {
     /// A critical service: 2 failures in a row, open 5 min.
     pub const CRITICAL_SERVICE: Config<ConsecutiveFailures> =
         crate::config!(Config::consecutive_failures(2).open_ms(300_000));
-    /// A high-volume downstream: 50 % of the last 40 calls, at least 20,
-    /// open 30 s.
-    pub const HIGH_VOLUME: Config<FailureRate> =
-        crate::config!(Config::failure_rate(50, 40, 20).open_ms(30_000));
+    /// A high-volume downstream: 20 failures, or 50 % of at least 20 calls,
+    /// of the last 40; open 30 s.
+    pub const HIGH_VOLUME: Config<FailureRate> = crate::config!(Config::failure_rate(50, 40, 20)
+        .failures(20)
+        .open_ms(30_000));
+    /// A platform API: 5 failures in a row, open 30 s, 3 trial calls, 3
+    /// successes to close.
+    pub const PLATFORM_API: Config<ConsecutiveFailures> =
+        crate::config!(Config::consecutive_failures(5)
+            .open_ms(30_000)
+            .half_open_max_calls(3)
+            .success_threshold(3));
+    /// A realtime messaging service (PubNub): 3 failures in a row, open 10 s,
+    /// 2 trial calls, 2 successes to close.
+    pub const REALTIME: Config<ConsecutiveFailures> =
+        crate::config!(Config::consecutive_failures(3)
+            .open_ms(10_000)
+            .half_open_max_calls(2)
+            .success_threshold(2));
+    /// An embedding service: 5 failures in a row, open 60 s, 3 trial calls, 3
+    /// successes to close.
+    pub const EMBEDDING_SERVICE: Config<ConsecutiveFailures> =
+        crate::config!(Config::consecutive_failures(5)
+            .open_ms(60_000)
+            .half_open_max_calls(3)
+            .success_threshold(3));
+    /// Cloud-service defaults: 5 failures within 60 s, open 30 s, up to 5
+    /// trial calls, 3 successes to close; operations time out after 10 s.
+    pub const CLOUD_SERVICE: Config<TimeWindow> =
+        crate::config!(Config::failures_within(5, 60_000, 12)
+            .open_ms(30_000)
+            .half_open_max_calls(5)
+            .success_threshold(3));
+    /// The operation timeout of [`CLOUD_SERVICE`].
+    pub const CLOUD_SERVICE_TIMEOUT_MS: u32 = 10_000;
+    /// A service bus: 5 failures within 60 s, open 30 s, 3 trial calls, 3
+    /// successes to close; operations time out after 5 s.
+    pub const SERVICE_BUS: Config<TimeWindow> =
+        crate::config!(Config::failures_within(5, 60_000, 12)
+            .open_ms(30_000)
+            .half_open_max_calls(3)
+            .success_threshold(3));
+    /// The operation timeout of [`SERVICE_BUS`].
+    pub const SERVICE_BUS_TIMEOUT_MS: u32 = 5_000;
+    /// Blob storage: 5 failures within 60 s, open 30 s, up to 5 trial calls,
+    /// 2 successes to close; operations time out after 10 s.
+    pub const BLOB_STORAGE: Config<TimeWindow> =
+        crate::config!(Config::failures_within(5, 60_000, 12)
+            .open_ms(30_000)
+            .half_open_max_calls(5)
+            .success_threshold(2));
+    /// The operation timeout of [`BLOB_STORAGE`].
+    pub const BLOB_STORAGE_TIMEOUT_MS: u32 = 10_000;
+    /// A key vault: 3 failures within 60 s, open 60 s, 2 trial calls, 2
+    /// successes to close; operations time out after 5 s.
+    pub const KEY_VAULT: Config<TimeWindow> =
+        crate::config!(Config::failures_within(3, 60_000, 12)
+            .open_ms(60_000)
+            .half_open_max_calls(2)
+            .success_threshold(2));
+    /// The operation timeout of [`KEY_VAULT`].
+    pub const KEY_VAULT_TIMEOUT_MS: u32 = 5_000;
 }

@@ -1,4 +1,4 @@
-//! Snapshot and restore: the decision state as 40 versioned bytes.
+//! Snapshot and restore: the decision state as 48 versioned bytes.
 //!
 //! Firmware keeps a snapshot in RAM that survives a warm reset, an edge
 //! function keeps it in a key-value store between isolates; either restores it
@@ -7,23 +7,41 @@
 //!
 //! ```text
 //!  0..2   magic "HO"          16..20  closed: failure run; half-open: trial successes
-//!  2      version (1)         20..28  failure-rate ring: failure bits
+//!  2      version (2)         20..28  failure-rate ring: failure bits
 //!  3      state               28      ring: next slot
 //!  4..6   epoch (LE)          29      ring: length
 //!  6      k (re-trips)        30..32  zero
 //!  7      policy (0, 1, 2)    32..36  configuration fingerprint (LE)
-//!  8..16  openedAt (LE)       36..40  FNV-1a checksum of bytes 0..36 (LE)
+//!  8..16  time (LE)           36..44  takenAt: the clock reading of the snapshot (LE)
+//!                             44..48  FNV-1a checksum of bytes 0..44 (LE)
 //! ```
+//!
+//! The time is `retryAt` when open (version 1 kept `openedAt`),
+//! `halfOpenAt` when half-open (0 if the entry time was not written yet),
+//! else 0.
 //!
 //! What is not carried: trial permits in flight (they did not survive the
 //! restart either; a restored half-open breaker has every slot free), the
 //! buckets of a time window (a restored time-window breaker starts with an
-//! empty window), and the metrics totals. Timestamps are restored as they
-//! were when the clock reads at or past them; an `openedAt` ahead of the clock
-//! (a clock that restarted from zero) counts as opening at the restore, so a
-//! restored breaker stays open at most one open duration (at most
-//! 2^31 - 1 ms) from the restore, whatever the bytes say: longer than it had
-//! left, never shorter.
+//! empty window), and the metrics totals.
+//!
+//! # Clocks across restarts
+//!
+//! Clocks do not survive restarts (SysTick from zero after a reset, an
+//! `Instant` per process, another machine), so [`restore`](Breaker::restore)
+//! re-bases: the time between snapshot and restore counts as zero. An open
+//! breaker that had `r` ms of its open period left has `r` ms left after the
+//! restore; a half-open one keeps what it had left of `halfOpenMaxWaitMs`.
+//! [`restore_same_clock`](Breaker::restore_same_clock) is for a clock that
+//! does survive (a wall clock, an RTC, a store's clock): times are kept as
+//! they are and the downtime counts, unless the clock reads behind the
+//! snapshot, where it re-bases. Either way no bytes hold a breaker open longer
+//! than one open duration (at most 2^31 - 1 ms) from the restore.
+//!
+//! A version 1 snapshot (40 bytes, no `takenAt`) still restores, into a
+//! configuration without the keys version 2 added: its times are read as on
+//! the same clock (as if taken at the restore), and an `openedAt` ahead of
+//! the clock counts as opening at the restore.
 //!
 //! # Integrity, not authenticity
 //!
@@ -42,22 +60,26 @@ use core::fmt;
 use crate::breaker::Breaker;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::machine;
 use crate::observer::Observer;
 use crate::policy::{Kind, Policy};
-use crate::state::{State, Word, EPOCH_MASK, K_MAX, TIME_LIMIT};
+use crate::state::{State, Word, CLOCK_LIMIT, EPOCH_MASK, K_MAX, TIME_LIMIT};
 use crate::window::WindowStore;
+use crate::MAX_DURATION_MS;
 
 /// The length of a snapshot in bytes.
-pub const SNAPSHOT_LEN: usize = 40;
+pub const SNAPSHOT_LEN: usize = 48;
+/// The length of a version 1 snapshot, which [`Breaker::restore`] still reads.
+pub const SNAPSHOT_V1_LEN: usize = 40;
 const MAGIC: [u8; 2] = *b"HO";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// Why bytes could not be restored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum SnapshotError {
-    /// Not [`SNAPSHOT_LEN`] bytes.
+    /// Not [`SNAPSHOT_LEN`] bytes (nor the 40 of a version 1 snapshot).
     Length(usize),
     /// Not a halfopen snapshot.
     Magic,
@@ -78,7 +100,10 @@ pub enum SnapshotError {
 impl fmt::Display for SnapshotError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Length(n) => write!(f, "snapshot is {n} bytes, expected {SNAPSHOT_LEN}"),
+            Self::Length(n) => write!(
+                f,
+                "snapshot is {n} bytes, expected {SNAPSHOT_LEN} (or {SNAPSHOT_V1_LEN} for version 1)"
+            ),
             Self::Magic => f.write_str("not a halfopen snapshot (bad magic)"),
             Self::Version(v) => write!(f, "unsupported snapshot version {v}"),
             Self::Checksum => f.write_str("snapshot checksum mismatch: the bytes are damaged"),
@@ -114,23 +139,29 @@ fn policy_code(kind: Kind) -> u8 {
     }
 }
 
-/// A fingerprint of everything in a configuration.
-fn fingerprint<P: Policy>(c: &Config<P>) -> u32 {
-    let mut b = [0u8; 28];
+/// A fingerprint of everything in a configuration (version 1: of the keys
+/// it knew; `None` if the configuration has a key it did not).
+fn fingerprint<P: Policy>(c: &Config<P>, version: u8) -> Option<u32> {
+    let mut b = [0u8; 44];
     let kind = c.policy.kind();
     b[0] = policy_code(kind);
+    let mut v2 = c.half_open_max_wait_ms != 0 || c.jitter_percent != 0;
     match kind {
         Kind::Consecutive(p) => b[1..3].copy_from_slice(&p.threshold.to_le_bytes()),
         Kind::Rate(p) => {
             b[1] = p.percent;
             b[2] = p.window;
             b[3] = p.minimum_calls;
+            b[28] = p.failures;
+            v2 |= p.failures != 0 || p.percent == 0;
         }
         Kind::Time(p) => {
             b[1] = p.percent;
             b[2] = p.buckets;
             b[4..8].copy_from_slice(&p.window_ms.to_le_bytes());
             b[8..12].copy_from_slice(&p.minimum_calls.to_le_bytes());
+            b[28..32].copy_from_slice(&p.failures.to_le_bytes());
+            v2 |= p.failures != 0 || p.percent == 0;
         }
     }
     b[12..16].copy_from_slice(&c.open_ms.to_le_bytes());
@@ -139,11 +170,28 @@ fn fingerprint<P: Policy>(c: &Config<P>) -> u32 {
     b[18..20].copy_from_slice(&c.success_threshold.to_le_bytes());
     b[20..24].copy_from_slice(&c.slow_call_ms.to_le_bytes());
     b[24..28].copy_from_slice(&c.max_open_ms.to_le_bytes());
-    fnv1a(&b)
+    if version == 1 {
+        return if v2 { None } else { Some(fnv1a(&b[..28])) };
+    }
+    b[32..36].copy_from_slice(&c.half_open_max_wait_ms.to_le_bytes());
+    b[36] = c.jitter_percent;
+    b[37..41].copy_from_slice(&c.jitter_seed.to_le_bytes());
+    Some(fnv1a(&b))
+}
+
+/// How a restore reads the snapshot's times.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Clocks {
+    /// The clock restarted: the time between snapshot and restore is zero.
+    Rebase,
+    /// The same clock: the downtime counts (unless the clock reads behind
+    /// the snapshot).
+    Same,
 }
 
 impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     /// The decision state as bytes; see the module docs for the layout.
+    /// Reads the clock (for `takenAt`).
     ///
     /// ```
     /// use halfopen::{Breaker, Config, MockClock, State};
@@ -152,15 +200,20 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     /// let clock = MockClock::new(5);
     /// let before = Breaker::new(&config, &clock);
     /// before.try_acquire().unwrap().failure();
+    /// clock.advance(20_000);
     /// let bytes = before.snapshot();
     ///
+    /// // After a restart, on a clock that starts again from zero:
+    /// let clock = MockClock::new(0);
     /// let after = Breaker::new(&config, &clock);
     /// after.restore(&bytes).unwrap();
     /// assert_eq!(after.state(), State::Open);
+    /// assert_eq!(after.try_acquire().unwrap_err().retry_after_ms(), Some(40_000));
     /// assert!(after.restore(&bytes[..39]).is_err());
     /// ```
     pub fn snapshot(&self) -> [u8; SNAPSHOT_LEN] {
         let w = self.load();
+        let now = self.clock().now_ms().min(CLOCK_LIMIT - 1);
         let mut b = [0u8; SNAPSHOT_LEN];
         b[0..2].copy_from_slice(&MAGIC);
         b[2] = VERSION;
@@ -175,13 +228,19 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                 // period has only just begun: record it as opening now.
                 let at = self
                     .time
-                    .opened_at(w)
-                    .unwrap_or_else(|| self.clock().now_ms().min(TIME_LIMIT - 1));
+                    .retry_at(w)
+                    .unwrap_or_else(|| now + self.config().open_duration_ms(w.k() as u32) as u64);
                 b[8..16].copy_from_slice(&at.to_le_bytes());
             }
             State::Closed => b[16..20].copy_from_slice(&(w.run() as u32).to_le_bytes()),
             State::HalfOpen => {
                 b[16..20].copy_from_slice(&self.time.trial_successes(w).to_le_bytes());
+                // The entry time, from what is kept of it (see time_words.rs);
+                // a clock behind it reads as just entered.
+                let at = self.time.half_open_at(w).map_or(now, |at| {
+                    now - machine::half_open_elapsed(at, now).unwrap_or(0).min(now)
+                });
+                b[8..16].copy_from_slice(&at.to_le_bytes());
             }
             State::Isolated => {}
         }
@@ -195,13 +254,17 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                 self.trip_closed(e, None);
             }
         }
-        b[32..36].copy_from_slice(&fingerprint(self.config()).to_le_bytes());
-        let sum = fnv1a(&b[..36]);
-        b[36..40].copy_from_slice(&sum.to_le_bytes());
+        let print = fingerprint(self.config(), VERSION).unwrap_or_default();
+        b[32..36].copy_from_slice(&print.to_le_bytes());
+        b[36..44].copy_from_slice(&now.to_le_bytes());
+        let sum = fnv1a(&b[..44]);
+        b[44..48].copy_from_slice(&sum.to_le_bytes());
         b
     }
 
-    /// Restores bytes from [`snapshot`](Self::snapshot) into this breaker.
+    /// Restores bytes from [`snapshot`](Self::snapshot) into this breaker,
+    /// on a clock that restarted since (re-based: the time between snapshot
+    /// and restore counts as zero; see the module docs).
     ///
     /// Meant for start-up: the breaker must not have been used since it was
     /// built (it is still closed in its first epoch with no failure run),
@@ -210,27 +273,43 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     /// step for every other caller. It replaces the decision state without a
     /// transition event. Damaged, foreign or impossible bytes are refused with
     /// an error and change nothing.
-    ///
-    /// An open snapshot whose `openedAt` is ahead of this breaker's clock (a
-    /// clock that restarted) is restored as opening now: it stays open one
-    /// open duration from the restore, never longer.
     pub fn restore(&self, bytes: &[u8]) -> Result<(), SnapshotError> {
-        let b: &[u8; SNAPSHOT_LEN] = bytes
-            .try_into()
-            .map_err(|_| SnapshotError::Length(bytes.len()))?;
+        self.restore_with(bytes, Clocks::Rebase)
+    }
+
+    /// [`restore`](Self::restore) for a clock that survives restarts (a wall
+    /// clock such as [`SystemClock`](crate::clock), an RTC, a store's clock):
+    /// the snapshot's times are kept and the downtime counts, unless the
+    /// clock reads behind the snapshot's, where it re-bases.
+    pub fn restore_same_clock(&self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        self.restore_with(bytes, Clocks::Same)
+    }
+
+    fn restore_with(&self, bytes: &[u8], clocks: Clocks) -> Result<(), SnapshotError> {
+        let v1 = bytes.len() == SNAPSHOT_V1_LEN;
+        if bytes.len() != SNAPSHOT_LEN && !v1 {
+            return Err(SnapshotError::Length(bytes.len()));
+        }
+        let b = bytes;
         if b[0..2] != MAGIC {
             return Err(SnapshotError::Magic);
         }
-        if b[2] != VERSION {
+        let (version, sum_at) = if v1 { (1, 36) } else { (VERSION, 44) };
+        if b[2] != version {
             return Err(SnapshotError::Version(b[2]));
         }
         let le32 = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        if le32(36) != fnv1a(&b[..36]) {
+        let le64 = |i: usize| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[i..i + 8]);
+            u64::from_le_bytes(x)
+        };
+        if le32(sum_at) != fnv1a(&b[..sum_at]) {
             return Err(SnapshotError::Checksum);
         }
         let config = self.config();
         let kind = config.policy.kind();
-        if le32(32) != fingerprint(config) || b[7] != policy_code(kind) {
+        if Some(le32(32)) != fingerprint(config, version) || b[7] != policy_code(kind) {
             return Err(SnapshotError::ForeignConfig);
         }
         if b[3] > 3 {
@@ -245,18 +324,31 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
         if k > K_MAX || (k != 0 && matches!(state, State::Closed | State::Isolated)) {
             return Err(SnapshotError::Invalid("k"));
         }
-        let mut opened_at_bytes = [0u8; 8];
-        opened_at_bytes.copy_from_slice(&b[8..16]);
-        let opened_at = u64::from_le_bytes(opened_at_bytes);
-        if opened_at >= TIME_LIMIT || (opened_at != 0 && state != State::Open) {
-            return Err(SnapshotError::Invalid("openedAt"));
+        let mut at = le64(8);
+        let timed = matches!(state, State::Open | State::HalfOpen);
+        let field = match (state, v1) {
+            (State::HalfOpen, _) => "halfOpenAt",
+            (_, true) => "openedAt",
+            _ => "retryAt",
+        };
+        if at >= TIME_LIMIT || (at != 0 && !timed) {
+            return Err(SnapshotError::Invalid(field));
+        }
+        let taken_at = if v1 { None } else { Some(le64(36)) };
+        if taken_at.is_some_and(|t| t >= TIME_LIMIT) {
+            return Err(SnapshotError::Invalid("takenAt"));
+        }
+        if state == State::Open {
+            if v1 {
+                // Version 1 kept the opening: its end is one open duration on.
+                at += config.open_duration_ms(k as u32) as u64;
+            } else if at.saturating_sub(taken_at.unwrap_or(0)) > MAX_DURATION_MS as u64 {
+                // No open period is longer than 2^31 - 1 ms.
+                return Err(SnapshotError::Invalid("retryAt"));
+            }
         }
         let counter = le32(16);
-        let (bits, head, len) = {
-            let mut bb = [0u8; 8];
-            bb.copy_from_slice(&b[20..28]);
-            (u64::from_le_bytes(bb), b[28], b[29])
-        };
+        let (bits, head, len) = (le64(20), b[28], b[29]);
         if b[30] != 0 || b[31] != 0 {
             return Err(SnapshotError::Invalid("reserved"));
         }
@@ -269,7 +361,7 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                 };
                 Word::closed(epoch, run)
             }
-            State::Open => Word::open(epoch, k, opened_at),
+            State::Open => Word::open(epoch, k, at),
             State::HalfOpen => {
                 if counter >= config.success_threshold as u32 {
                     return Err(SnapshotError::Invalid("trialSuccesses"));
@@ -300,19 +392,45 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                 None
             }
         };
-        let (word, opened_at) = match state {
-            State::Open => {
-                // Elapsed time never counts backwards: a clock behind the
-                // opening (it restarted) re-bases the opening to now.
-                let now = self.clock().now_ms();
-                if now < opened_at {
-                    (Word::open(epoch, k, now), now)
-                } else {
-                    (word, opened_at)
+        let (word, at) = if timed {
+            let now = self.clock().now_ms().min(CLOCK_LIMIT - 1);
+            // The snapshot's reading: a version 1 snapshot is read as taken
+            // now, on the same clock.
+            let taken = taken_at.unwrap_or(now);
+            let rebase = !v1 && (clocks == Clocks::Rebase || now < taken);
+            match state {
+                State::Open => {
+                    // What was left of the open period at the snapshot is
+                    // left from now; on the same clock the end stays (a
+                    // version 1 opening ahead of the clock counts as
+                    // opening now).
+                    let d = config.open_duration_ms(k as u32) as u64;
+                    let t = if rebase {
+                        now + at.saturating_sub(taken)
+                    } else if v1 {
+                        at.min(now + d)
+                    } else {
+                        at
+                    };
+                    (Word::open(epoch, k, t), t)
+                }
+                _ => {
+                    // The part of halfOpenMaxWaitMs that was left is left:
+                    // the entry moves with the clock (kept modulo 2^34, so
+                    // an entry before the clock's zero is exact too).
+                    let t = if at == 0 {
+                        now
+                    } else if rebase {
+                        now.wrapping_sub(taken.saturating_sub(at)) & ((1 << 34) - 1)
+                    } else {
+                        at.min(now)
+                    };
+                    (Word::half_open_at(epoch, 0, k, (t >> 31) as u8), t)
                 }
             }
-            _ => (word, opened_at),
+        } else {
+            (word, at)
         };
-        self.install(word, opened_at, counter, window)
+        self.install(word, at, counter, window)
     }
 }

@@ -9,8 +9,10 @@
 //!  bits  2..16  epoch (14 bits, wrapping): a new one at every transition
 //!  bits 16..32  payload, by state:
 //!               closed     the consecutive-failure run (0 ..= 65534)
-//!               open       k (bits 0..5), time bits 48..59 of openedAt (5..16)
-//!               half-open  trial permits in flight (0..8), k (8..13)
+//!               open       k (bits 0..5), time bits 48..59 of retryAt (5..16)
+//!               half-open  trial permits in flight (0..8), k (8..13),
+//!                          bits 31..34 of halfOpenAt (13..16; the rest
+//!                          rides in the time words, see `time_words.rs`)
 //!               isolated   0
 //! ```
 //!
@@ -122,6 +124,9 @@ pub(crate) const K_MAX: u8 = 31;
 const HI_BITS: u32 = 11;
 /// Timestamps are kept to 59 bits: 2^59 ms is about 18 million years.
 pub(crate) const TIME_LIMIT: u64 = 1 << (48 + HI_BITS);
+/// Clock readings must be below this (2^59 - 2^31 ms), so that a reading
+/// plus any open duration (at most 2^31 - 1 ms) is a time that can be kept.
+pub(crate) const CLOCK_LIMIT: u64 = TIME_LIMIT - (1 << 31);
 
 #[inline(always)]
 pub(crate) const fn next_epoch(e: u16) -> u16 {
@@ -142,17 +147,32 @@ impl Word {
         Self::pack(State::Closed, epoch, run)
     }
     #[inline(always)]
-    pub(crate) const fn open(epoch: u16, k: u8, opened_at: u64) -> Self {
-        let hi = ((opened_at >> 48) as u16) & ((1 << HI_BITS) - 1);
+    pub(crate) const fn open(epoch: u16, k: u8, retry_at: u64) -> Self {
+        let hi = ((retry_at >> 48) as u16) & ((1 << HI_BITS) - 1);
         Self::pack(State::Open, epoch, (k & 0x1F) as u16 | hi << 5)
     }
     #[inline(always)]
     pub(crate) const fn half_open(epoch: u16, in_flight: u8, k: u8) -> Self {
+        Self::half_open_at(epoch, in_flight, k, 0)
+    }
+    /// Half-open, entered at a clock reading whose bits 31..34 are `at_hi`.
+    #[inline(always)]
+    pub(crate) const fn half_open_at(epoch: u16, in_flight: u8, k: u8, at_hi: u8) -> Self {
         Self::pack(
             State::HalfOpen,
             epoch,
-            in_flight as u16 | ((k & 0x1F) as u16) << 8,
+            in_flight as u16 | ((k & 0x1F) as u16) << 8 | ((at_hi & 0x7) as u16) << 13,
         )
+    }
+    /// Half-open: the same word with one more (or one fewer) trial in flight.
+    #[inline(always)]
+    pub(crate) const fn with_in_flight(self, in_flight: u8) -> Self {
+        Self((self.0 & !(0xFF << 16)) | (in_flight as u32) << 16)
+    }
+    /// Half-open: bits 31..34 of the clock reading it was entered at.
+    #[inline(always)]
+    pub(crate) const fn at_hi(self) -> u8 {
+        ((self.payload() >> 13) & 0x7) as u8
     }
     #[inline(always)]
     pub(crate) const fn isolated(epoch: u16) -> Self {
@@ -184,7 +204,7 @@ impl Word {
             _ => 0,
         }
     }
-    /// Open: bits 48.. of openedAt.
+    /// Open: bits 48.. of retryAt.
     #[inline(always)]
     pub(crate) const fn time_hi(self) -> u64 {
         ((self.payload() >> 5) as u64) << 48

@@ -2,9 +2,17 @@
 //! with the epoch they belong to.
 //!
 //! Each word is `tag << 24 | 24 bits`. While open they hold bits 0..24 and
-//! 24..48 of `openedAt` (bits 48..59 ride in the state word, see `state.rs`);
-//! while half-open the first holds the trial-success count. The tag is the
-//! low 8 bits of the epoch the value belongs to.
+//! 24..48 of `retryAt` (bits 48..59 ride in the state word, see `state.rs`):
+//! the end of the open period rather than its start, so that an opening
+//! adopted from a fleet or re-based by a restore, which may have begun
+//! before the clock's zero, is kept exactly, and an acquire decides with one
+//! compare.
+//! While half-open they hold `halfOpenAt`, the clock reading of the acquire
+//! that entered half-open, modulo 2^34 (bits 0..24 in the second word, bits
+//! 24..31 in the first, bits 31..34 in the state word) and, in the first
+//! word's low 16 bits, the trial-success count; the first word's bit 23 says
+//! the entry time has been written. The tag is the low 8 bits of the epoch
+//! the value belongs to.
 //!
 //! Why tags: a transition into `open` is one CAS on the state word; the
 //! winner then writes the two time words. A reader that sees the open state
@@ -28,6 +36,12 @@ use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
 
 const TAG_SHIFT: u32 = 24;
 const LOW24: u32 = (1 << 24) - 1;
+/// Half-open, first word: the trial successes.
+const SUCCESSES: u32 = 0xFFFF;
+/// Half-open, first word: bits 24..31 of `halfOpenAt`.
+const AT_MID_SHIFT: u32 = 16;
+/// Half-open, first word: `halfOpenAt` has been written.
+const AT_WRITTEN: u32 = 1 << 23;
 
 /// The tag of `epoch`'s values.
 #[inline(always)]
@@ -49,9 +63,9 @@ impl TimeWords {
         }
     }
 
-    /// Writes the opening time `t` of open epoch `epoch`, unless the state
-    /// word `state` has moved past it.
-    pub(crate) fn write_opening(&self, state: &AtomicU32, epoch: u16, t: u64) {
+    /// Writes `retryAt` `t` of open epoch `epoch`, unless the state word
+    /// `state` has moved past it.
+    pub(crate) fn write_retry(&self, state: &AtomicU32, epoch: u16, t: u64) {
         let low = tag(epoch) | (t as u32 & LOW24);
         let mid = tag(epoch) | ((t >> 24) as u32 & LOW24);
         tagged_write(state, &self.t1, epoch, low, false);
@@ -66,9 +80,57 @@ impl TimeWords {
         tagged_write(state, &self.t2, epoch, tag(epoch), true);
     }
 
-    /// The opening time of open word `w`, once its writer has written it.
+    /// Writes the entry time `at` of half-open epoch `epoch` (whose word
+    /// carries bits 31..34 of it), unless the state word has moved past it. A
+    /// trial success that landed first keeps its count.
+    pub(crate) fn begin_half_open(&self, state: &AtomicU32, epoch: u16, at: u64) {
+        tagged_write(
+            state,
+            &self.t2,
+            epoch,
+            tag(epoch) | (at as u32 & LOW24),
+            false,
+        );
+        let mid = ((at >> 24) as u32 & 0x7F) << AT_MID_SHIFT | AT_WRITTEN;
+        let mut x = self.t1.load(Acquire);
+        loop {
+            if Word(state.load(Acquire)).epoch() != epoch {
+                return;
+            }
+            let successes = if x & !LOW24 == tag(epoch) {
+                x & SUCCESSES
+            } else {
+                0
+            };
+            match self
+                .t1
+                .compare_exchange_weak(x, tag(epoch) | mid | successes, AcqRel, Acquire)
+            {
+                Ok(_) => return,
+                Err(y) => x = y,
+            }
+        }
+    }
+
+    /// `halfOpenAt` modulo 2^34 of half-open word `w`, once its writer has
+    /// written it.
+    pub(crate) fn half_open_at(&self, w: Word) -> Option<u64> {
+        let a = self.t1.load(Acquire);
+        let b = self.t2.load(Acquire);
+        let t = tag(w.epoch());
+        if a & !LOW24 != t || b & !LOW24 != t || a & AT_WRITTEN == 0 {
+            return None;
+        }
+        Some(
+            (w.at_hi() as u64) << 31
+                | (((a >> AT_MID_SHIFT) & 0x7F) as u64) << 24
+                | (b & LOW24) as u64,
+        )
+    }
+
+    /// `retryAt` of open word `w`, once its writer has written it.
     #[inline]
-    pub(crate) fn opened_at(&self, w: Word) -> Option<u64> {
+    pub(crate) fn retry_at(&self, w: Word) -> Option<u64> {
         let a = self.t1.load(Acquire);
         let b = self.t2.load(Acquire);
         let t = tag(w.epoch());
@@ -86,16 +148,14 @@ impl TimeWords {
             if Word(state.load(Acquire)).epoch() != epoch {
                 return None;
             }
-            let n = if x & !LOW24 == tag(epoch) {
-                x & LOW24
+            // The count never reaches 2^16: it stops at successThreshold.
+            let next = if x & !LOW24 == tag(epoch) {
+                x + 1
             } else {
-                0
-            } + 1;
-            match self
-                .t1
-                .compare_exchange_weak(x, tag(epoch) | n, AcqRel, Acquire)
-            {
-                Ok(_) => return Some(n),
+                tag(epoch) | 1
+            };
+            match self.t1.compare_exchange_weak(x, next, AcqRel, Acquire) {
+                Ok(_) => return Some(next & SUCCESSES),
                 Err(y) => x = y,
             }
         }
@@ -105,7 +165,7 @@ impl TimeWords {
     pub(crate) fn trial_successes(&self, w: Word) -> u32 {
         let x = self.t1.load(Acquire);
         if w.state() == crate::State::HalfOpen && x & !LOW24 == tag(w.epoch()) {
-            x & LOW24
+            x & SUCCESSES
         } else {
             0
         }
@@ -113,14 +173,15 @@ impl TimeWords {
 
     /// Writes the words of a restored state `w` while the state word holds
     /// the restore's claim on `w`'s epoch: the opening time if open, the
-    /// trial successes if half-open, the bare tag otherwise.
-    pub(crate) fn install(&self, state: &AtomicU32, w: Word, opened_at: u64, successes: u32) {
+    /// entry time and trial successes if half-open, the bare tag otherwise.
+    /// `at` is `retryAt` (open) or `halfOpenAt` (half-open).
+    pub(crate) fn install(&self, state: &AtomicU32, w: Word, at: u64, successes: u32) {
         let e = w.epoch();
         match w.state() {
-            crate::State::Open => self.write_opening(state, e, opened_at),
+            crate::State::Open => self.write_retry(state, e, at),
             crate::State::HalfOpen => {
-                tagged_write(state, &self.t1, e, tag(e) | (successes & LOW24), false);
-                tagged_write(state, &self.t2, e, tag(e), false);
+                tagged_write(state, &self.t1, e, tag(e) | (successes & SUCCESSES), false);
+                self.begin_half_open(state, e, at);
             }
             crate::State::Closed | crate::State::Isolated => {
                 tagged_write(state, &self.t1, e, tag(e), false);

@@ -645,7 +645,7 @@ fn registry_is_fixed_capacity_and_names_are_unique() {
         Err(RegistryError::NameTooLong { len: 40 })
     ));
     assert_eq!(r.iter().map(|(n, _)| n).collect::<Vec<_>>(), ["db", "api"]);
-    assert_eq!(presets::HIGH_VOLUME.policy().percent(), 50);
+    assert_eq!(presets::HIGH_VOLUME.policy().percent(), Some(50));
     assert_eq!(presets::HIGH_VOLUME.policy().minimum_calls(), 20);
     assert_eq!(presets::CRITICAL_SERVICE.open_ms(), 300_000);
 }

@@ -147,21 +147,38 @@ fn no_snapshot_holds_a_breaker_open_past_one_open_duration() {
     after.advance(30_000);
     assert!(fresh.try_acquire().is_ok());
 
-    // A forged opening at the last representable millisecond, with a valid
-    // checksum and fingerprint (computable from the public configuration).
-    let mut forged = bytes;
-    forged[8..16].copy_from_slice(&((1u64 << 59) - 1).to_le_bytes());
-    let sum = fnv1a(&forged[..36]);
-    forged[36..40].copy_from_slice(&sum.to_le_bytes());
-    for now in [0, 1 << 32, (1 << 59) - 2] {
+    // Forged ends of the open period, with a valid checksum and fingerprint
+    // (computable from the public configuration): one at the last
+    // representable millisecond (refused: no open period is that long), and
+    // the longest one allowed (2^31 - 1 ms after the snapshot's reading).
+    let forge = |retry_at: u64, taken_at: u64| {
+        let mut f = bytes;
+        f[8..16].copy_from_slice(&retry_at.to_le_bytes());
+        f[36..44].copy_from_slice(&taken_at.to_le_bytes());
+        let sum = fnv1a(&f[..44]);
+        f[44..48].copy_from_slice(&sum.to_le_bytes());
+        f
+    };
+    let taken = 20 * 86_400_000;
+    let far = forge((1u64 << 59) - 1, taken);
+    let longest = forge(taken + MAX_OPEN, taken);
+    for now in [0, 1 << 32, (1 << 59) - (1 << 31) - 2] {
         let clock = MockClock::new(now);
         let fresh = Breaker::new(&config, &clock);
-        fresh.restore(&forged).unwrap();
-        let left = fresh.try_acquire().unwrap_err().retry_after_ms().unwrap();
-        assert!(
-            left <= 30_000,
-            "open {left} ms more (was 576,458,736,943,424,487)"
+        assert_eq!(
+            fresh.restore(&far),
+            Err(SnapshotError::Invalid("retryAt")),
+            "was open for 576,458,736,943,424,487 ms"
         );
+        for restore in [Breaker::restore, Breaker::restore_same_clock] {
+            let fresh = Breaker::new(&config, &clock);
+            restore(&fresh, &longest).unwrap();
+            // On the same clock the period may be over already.
+            let left = fresh.try_acquire().err().map(|r| r.retry_after_ms());
+            if let Some(left) = left {
+                assert!(left.unwrap() <= MAX_OPEN, "open {left:?} ms more");
+            }
+        }
     }
 
     // The longest open duration any configuration allows is the bound.
@@ -232,8 +249,9 @@ fn clock_readings_past_2_pow_59_are_refused_loudly() {
         RejectReason::ClockOutOfRange
     );
 
-    // In range up to 2^59 - 1: the open period is kept to the millisecond.
-    let edge = MockClock::new((1 << 59) - 2_000);
+    // In range below 2^59 - 2^31 (so that any open period ends at a time
+    // that can be kept): the open period is kept to the millisecond.
+    let edge = MockClock::new((1 << 59) - (1 << 31) - 2_000);
     let b = Breaker::new(&config, &edge);
     b.try_acquire().unwrap().failure();
     edge.advance(999);

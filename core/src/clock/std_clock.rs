@@ -28,3 +28,28 @@ impl Clock for StdClock {
         u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 }
+
+/// The wall clock, in milliseconds since the UNIX epoch (feature `std`):
+/// for snapshots that travel between processes and machines, restored with
+/// [`Breaker::restore_same_clock`](crate::Breaker::restore_same_clock) so the
+/// downtime counts. It is not monotonic (NTP may step it back; the breaker
+/// then counts elapsed time as zero, never shortening an open period), so
+/// prefer [`StdClock`] for a breaker that lives in one process.
+///
+/// A system clock set before 1970 reads 0.
+///
+/// ```
+/// use halfopen::{Clock, SystemClock};
+/// assert!(SystemClock.now_ms() > 1_600_000_000_000);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[inline]
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}

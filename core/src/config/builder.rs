@@ -17,18 +17,25 @@ struct Raw {
     success_threshold: i64,
     slow_call_ms: Option<i64>,
     backoff: Option<(i64, i64)>,
+    half_open_max_wait_ms: Option<i64>,
+    /// `(percent, seed)`.
+    jitter: Option<(i64, i64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RawTrip {
     Consecutive(i64),
+    /// `percent` and `failures` may be [`UNSET`] (not given); at least one
+    /// must be given. `minimum_calls` defaults to 1.
     Rate {
         percent: i64,
+        failures: i64,
         window: i64,
         minimum_calls: i64,
     },
     Time {
         percent: i64,
+        failures: i64,
         window_ms: i64,
         buckets: i64,
         minimum_calls: i64,
@@ -56,6 +63,8 @@ const DEFAULT: Raw = Raw {
     success_threshold: 1,
     slow_call_ms: None,
     backoff: None,
+    half_open_max_wait_ms: None,
+    jitter: None,
 };
 
 impl<P> ConfigBuilder<P> {
@@ -103,6 +112,55 @@ impl<P> ConfigBuilder<P> {
         self.raw.backoff = Some((factor as i64, max_open_ms as i64));
         self
     }
+
+    /// Re-opens a half-open breaker whose trials have not decided within
+    /// `ms` of entering half-open (`halfOpenMaxWaitMs`, 1 ..= 2^31 - 1;
+    /// default unset): a trial that never reports (a lost promise, a hung
+    /// peripheral) cannot hold it half-open for ever. The clock is then read
+    /// by acquires and outcomes in half-open.
+    pub const fn half_open_max_wait_ms(mut self, ms: u32) -> Self {
+        self.raw.half_open_max_wait_ms = Some(ms as i64);
+        self
+    }
+
+    /// Shortens each opening of this breaker by up to `percent` % (1 ..=
+    /// 100), by an amount fixed by `seed` and the re-trip count, so that
+    /// instances with different seeds (a device id, an isolate id) do not all
+    /// retry at the same moment (`jitter`). Deterministic: no random number
+    /// generator is involved.
+    pub const fn jitter(mut self, percent: u32, seed: u32) -> Self {
+        self.raw.jitter = Some((percent as i64, seed as i64));
+        self
+    }
+}
+
+impl ConfigBuilder<FailureRate> {
+    /// Also trips when the window holds at least `n` failures, whatever the
+    /// number of calls (`failureRate.failures`, 1 ..= `window`): "20
+    /// failures or 50 %" is one policy.
+    pub const fn failures(mut self, n: u32) -> Self {
+        if let RawTrip::Rate {
+            ref mut failures, ..
+        } = self.raw.trip
+        {
+            *failures = n as i64;
+        }
+        self
+    }
+}
+
+impl ConfigBuilder<TimeWindow> {
+    /// Also trips when the window holds at least `n` failures, whatever the
+    /// number of calls (`timeWindow.failures`, 1 ..= 2^31 - 1).
+    pub const fn failures(mut self, n: u32) -> Self {
+        if let RawTrip::Time {
+            ref mut failures, ..
+        } = self.raw.trip
+        {
+            *failures = n as i64;
+        }
+        self
+    }
 }
 
 macro_rules! typed_build {
@@ -121,6 +179,9 @@ macro_rules! typed_build {
                             slow_call_ms: c.slow_call_ms,
                             backoff_factor: c.backoff_factor,
                             max_open_ms: c.max_open_ms,
+                            half_open_max_wait_ms: c.half_open_max_wait_ms,
+                            jitter_percent: c.jitter_percent,
+                            jitter_seed: c.jitter_seed,
                         }),
                         // A typed builder can only hold its own policy.
                         _ => Err(ConfigError::new("trip", 0, ConfigErrorKind::Conflict)),
@@ -176,40 +237,48 @@ impl ConfigBuilder<AnyPolicy> {
             "backoff.maxOpenMs" => {
                 r.backoff = Some((r.backoff.map_or(i64::MIN, |b| b.0), value));
             }
+            "halfOpenMaxWaitMs" => r.half_open_max_wait_ms = Some(value),
+            "jitter.percent" => r.jitter = Some((value, r.jitter.map_or(0, |j| j.1))),
+            "jitter.seed" => r.jitter = Some((r.jitter.map_or(UNSET, |j| j.0), value)),
             _ => {
                 if let Some(field) = key.strip_prefix("failureRate.") {
-                    let (mut p, mut w, mut m) = match r.trip {
+                    let (mut p, mut f, mut w, mut m) = match r.trip {
                         RawTrip::Rate {
                             percent,
+                            failures,
                             window,
                             minimum_calls,
-                        } => (percent, window, minimum_calls),
-                        _ => (i64::MIN, i64::MIN, i64::MIN),
+                        } => (percent, failures, window, minimum_calls),
+                        _ => (UNSET, UNSET, UNSET, UNSET),
                     };
                     match field {
                         "percent" => p = value,
+                        "failures" => f = value,
                         "window" => w = value,
                         "minimumCalls" => m = value,
                         _ => return Err(ConfigError::unknown_key()),
                     }
                     let next = RawTrip::Rate {
                         percent: p,
+                        failures: f,
                         window: w,
                         minimum_calls: m,
                     };
                     policy_key(r, next);
                 } else if let Some(field) = key.strip_prefix("timeWindow.") {
-                    let (mut p, mut w, mut b, mut m) = match r.trip {
+                    let (mut p, mut f, mut w, mut b, mut m) = match r.trip {
                         RawTrip::Time {
                             percent,
+                            failures,
                             window_ms,
                             buckets,
                             minimum_calls,
-                        } => (percent, window_ms, buckets, minimum_calls),
-                        _ => (i64::MIN, i64::MIN, i64::MIN, i64::MIN),
+                        } => (percent, failures, window_ms, buckets, minimum_calls),
+                        _ => (UNSET, UNSET, UNSET, UNSET, UNSET),
                     };
                     match field {
                         "percent" => p = value,
+                        "failures" => f = value,
                         "windowMs" => w = value,
                         "buckets" => b = value,
                         "minimumCalls" => m = value,
@@ -217,6 +286,7 @@ impl ConfigBuilder<AnyPolicy> {
                     }
                     let next = RawTrip::Time {
                         percent: p,
+                        failures: f,
                         window_ms: w,
                         buckets: b,
                         minimum_calls: m,
@@ -286,25 +356,31 @@ const fn validate(r: &Raw) -> Result<Config<AnyPolicy>, ConfigError> {
         }
         RawTrip::Rate {
             percent,
+            failures,
             window,
             minimum_calls,
         } => {
-            tri!(check("failureRate.percent", percent, 1, 100));
+            tri!(rule("failureRate.percent", percent, failures));
             tri!(check("failureRate.window", window, 1, 64));
+            tri!(optional("failureRate.failures", failures, 1, window));
+            let minimum_calls = or_one(minimum_calls);
             tri!(check("failureRate.minimumCalls", minimum_calls, 1, window));
             AnyPolicy::FailureRate(FailureRate {
-                percent: percent as u8,
+                percent: or_zero(percent) as u8,
+                failures: or_zero(failures) as u8,
                 window: window as u8,
                 minimum_calls: minimum_calls as u8,
             })
         }
         RawTrip::Time {
             percent,
+            failures,
             window_ms,
             buckets,
             minimum_calls,
         } => {
-            tri!(check("timeWindow.percent", percent, 1, 100));
+            tri!(rule("timeWindow.percent", percent, failures));
+            tri!(optional("timeWindow.failures", failures, 1, MAX_MS));
             tri!(check("timeWindow.buckets", buckets, 1, 64));
             tri!(check("timeWindow.windowMs", window_ms, buckets, MAX_MS));
             if window_ms % buckets != 0 {
@@ -317,14 +393,11 @@ const fn validate(r: &Raw) -> Result<Config<AnyPolicy>, ConfigError> {
                     },
                 ));
             }
-            tri!(check(
-                "timeWindow.minimumCalls",
-                minimum_calls,
-                1,
-                u32::MAX as i64
-            ));
+            let minimum_calls = or_one(minimum_calls);
+            tri!(check("timeWindow.minimumCalls", minimum_calls, 1, MAX_MS));
             AnyPolicy::TimeWindow(TimeWindow {
-                percent: percent as u8,
+                percent: or_zero(percent) as u8,
+                failures: or_zero(failures) as u32,
                 window_ms: window_ms as u32,
                 buckets: buckets as u8,
                 minimum_calls: minimum_calls as u32,
@@ -350,6 +423,21 @@ const fn validate(r: &Raw) -> Result<Config<AnyPolicy>, ConfigError> {
         }
         None => (0, r.open_ms as u32),
     };
+    let half_open_max_wait_ms = match r.half_open_max_wait_ms {
+        Some(ms) => {
+            tri!(check("halfOpenMaxWaitMs", ms, 1, MAX_MS));
+            ms as u32
+        }
+        None => 0,
+    };
+    let (jitter_percent, jitter_seed) = match r.jitter {
+        Some((percent, seed)) => {
+            tri!(check("jitter.percent", percent, 1, 100));
+            tri!(check("jitter.seed", seed, 0, u32::MAX as i64));
+            (percent as u8, seed as u32)
+        }
+        None => (0, 0),
+    };
     Ok(Config {
         policy,
         open_ms: r.open_ms as u32,
@@ -358,7 +446,44 @@ const fn validate(r: &Raw) -> Result<Config<AnyPolicy>, ConfigError> {
         slow_call_ms,
         backoff_factor,
         max_open_ms,
+        half_open_max_wait_ms,
+        jitter_percent,
+        jitter_seed,
     })
+}
+
+/// A window policy needs at least one of its rules: `percent` (checked
+/// here) or `failures`; with neither, the error names `percent`.
+const fn rule(key: &'static str, percent: i64, failures: i64) -> Result<(), ConfigError> {
+    if percent == UNSET && failures == UNSET {
+        return Err(ConfigError::new(key, 0, ConfigErrorKind::Missing));
+    }
+    optional(key, percent, 1, 100)
+}
+
+/// A key that may be left out.
+const fn optional(key: &'static str, v: i64, min: i64, max: i64) -> Result<(), ConfigError> {
+    if v == UNSET {
+        Ok(())
+    } else {
+        check(key, v, min, max)
+    }
+}
+
+const fn or_zero(v: i64) -> i64 {
+    if v == UNSET {
+        0
+    } else {
+        v
+    }
+}
+
+const fn or_one(v: i64) -> i64 {
+    if v == UNSET {
+        1
+    } else {
+        v
+    }
 }
 
 impl Config<ConsecutiveFailures> {
@@ -379,8 +504,22 @@ impl Config<FailureRate> {
     ) -> ConfigBuilder<FailureRate> {
         ConfigBuilder::with_trip(RawTrip::Rate {
             percent: percent as i64,
+            failures: UNSET,
             window: window as i64,
             minimum_calls: minimum_calls as i64,
+        })
+    }
+
+    /// Trips when the last `window` recorded outcomes (1 ..= 64) hold at
+    /// least `failures` failures (1 ..= `window`), whatever the number of
+    /// calls: the count rule alone. Add a rate with
+    /// `failure_rate(..).failures(n)` instead for "n failures or p %".
+    pub const fn failures_in_last(failures: u32, window: u32) -> ConfigBuilder<FailureRate> {
+        ConfigBuilder::with_trip(RawTrip::Rate {
+            percent: UNSET,
+            failures: failures as i64,
+            window: window as i64,
+            minimum_calls: UNSET,
         })
     }
 }
@@ -397,9 +536,27 @@ impl Config<TimeWindow> {
     ) -> ConfigBuilder<TimeWindow> {
         ConfigBuilder::with_trip(RawTrip::Time {
             percent: percent as i64,
+            failures: UNSET,
             window_ms: window_ms as i64,
             buckets: buckets as i64,
             minimum_calls: minimum_calls as i64,
+        })
+    }
+
+    /// Trips when the last `window_ms` milliseconds (in `buckets` buckets)
+    /// hold at least `failures` failures, whatever the number of calls: "5
+    /// failures within 60 s" is `failures_within(5, 60_000, 6)`.
+    pub const fn failures_within(
+        failures: u32,
+        window_ms: u32,
+        buckets: u32,
+    ) -> ConfigBuilder<TimeWindow> {
+        ConfigBuilder::with_trip(RawTrip::Time {
+            percent: UNSET,
+            failures: failures as i64,
+            window_ms: window_ms as i64,
+            buckets: buckets as i64,
+            minimum_calls: UNSET,
         })
     }
 }

@@ -48,6 +48,11 @@ pub struct Config<P = ConsecutiveFailures> {
     /// 0: no backoff.
     pub(crate) backoff_factor: u8,
     pub(crate) max_open_ms: u32,
+    /// 0: no half-open deadline.
+    pub(crate) half_open_max_wait_ms: u32,
+    /// 0: no jitter.
+    pub(crate) jitter_percent: u8,
+    pub(crate) jitter_seed: u32,
 }
 
 impl<P> Config<P> {
@@ -60,6 +65,9 @@ impl<P> Config<P> {
             slow_call_ms: self.slow_call_ms,
             backoff_factor: self.backoff_factor,
             max_open_ms: self.max_open_ms,
+            half_open_max_wait_ms: self.half_open_max_wait_ms,
+            jitter_percent: self.jitter_percent,
+            jitter_seed: self.jitter_seed,
         }
     }
 
@@ -104,21 +112,72 @@ impl<P> Config<P> {
     /// The open period after `k` half-open re-trips:
     /// `min(openMs * factor^k, maxOpenMs)`, without overflow for any `k`.
     pub const fn open_duration_ms(&self, k: u32) -> u32 {
-        if self.backoff_factor <= 1 {
-            return self.open_ms;
-        }
-        let cap = self.max_open_ms as u64;
-        let mut d = self.open_ms as u64;
-        let mut i = 0;
-        while i < k && d < cap {
-            d *= self.backoff_factor as u64;
-            i += 1;
-        }
-        if d > cap {
-            cap as u32
+        let d = if self.backoff_factor <= 1 {
+            self.open_ms
         } else {
-            d as u32
+            let cap = self.max_open_ms as u64;
+            let mut d = self.open_ms as u64;
+            let mut i = 0;
+            while i < k && d < cap {
+                d *= self.backoff_factor as u64;
+                i += 1;
+            }
+            if d > cap {
+                cap as u32
+            } else {
+                d as u32
+            }
+        };
+        if self.jitter_percent == 0 {
+            d
+        } else {
+            jittered(d, k, self.jitter_percent, self.jitter_seed)
         }
+    }
+
+    /// `halfOpenMaxWaitMs`, if set.
+    pub const fn half_open_max_wait_ms(&self) -> Option<u32> {
+        if self.half_open_max_wait_ms == 0 {
+            None
+        } else {
+            Some(self.half_open_max_wait_ms)
+        }
+    }
+
+    /// `jitter` as `(percent, seed)`, if set.
+    pub const fn jitter(&self) -> Option<(u8, u32)> {
+        if self.jitter_percent == 0 {
+            None
+        } else {
+            Some((self.jitter_percent, self.jitter_seed))
+        }
+    }
+}
+
+/// MurmurHash3's 32-bit finalizer.
+const fn fmix32(mut h: u32) -> u32 {
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85EB_CA6B);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xC2B2_AE35);
+    h ^= h >> 16;
+    h
+}
+
+/// An opening of `d` ms at re-trip count `k`, shortened by the jitter of
+/// `seed`: `d - floor(floor(d * percent / 100) * u / 2^32)` with `u =
+/// fmix32(seed + k * 0x9E3779B9)`; never below 1 ms.
+const fn jittered(d: u32, k: u32, percent: u8, seed: u32) -> u32 {
+    let u = fmix32(seed.wrapping_add(k.wrapping_mul(0x9E37_79B9)));
+    // floor(d * percent / 100) in 32 bits (no 64-bit division on small
+    // targets): d = 100 q + r, so it is q * percent + floor(r * percent / 100).
+    let p = percent as u32;
+    let span = (d / 100) * p + (d % 100) * p / 100;
+    let cut = ((span as u64 * u as u64) >> 32) as u32;
+    if d - cut < 1 {
+        1
+    } else {
+        d - cut
     }
 }
 

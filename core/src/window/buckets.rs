@@ -3,7 +3,7 @@
 
 use super::guard::{tag_of, Guard, TAG_MASK};
 use super::{empty_meta, WindowStore};
-use crate::policy::{rate_trips, TimeWindow};
+use crate::policy::{window_trips, TimeWindow};
 use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
 
 /// One bucket of a time window.
@@ -117,7 +117,13 @@ impl BucketWindow {
                     fails += 1;
                     b.failures
                         .store(b.failures.load(Relaxed).wrapping_add(1), Relaxed);
-                    if rate_trips(fails, fails + succ, p.percent, p.minimum_calls as u64) {
+                    if window_trips(
+                        fails,
+                        fails + succ,
+                        p.percent,
+                        p.minimum_calls as u64,
+                        p.failures as u64,
+                    ) {
                         tripped = true;
                         break;
                     }

@@ -3,7 +3,7 @@
 
 use super::guard::{tag_of, Guard, OWNED, TAG_MASK};
 use super::{empty_meta, WindowStore};
-use crate::policy::{rate_trips, FailureRate};
+use crate::policy::{window_trips, FailureRate};
 use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
 
 // Count window meta: bits 14..20 the next slot, bits 20..27 the length.
@@ -82,7 +82,13 @@ impl CountWindow {
         }
         for _ in 0..f {
             push(true, &mut head, &mut len, &mut fails);
-            if rate_trips(fails as u64, len as u64, p.percent, p.minimum_calls as u64) {
+            if window_trips(
+                fails as u64,
+                len as u64,
+                p.percent,
+                p.minimum_calls as u64,
+                p.failures as u64,
+            ) {
                 tripped = true;
                 break;
             }
