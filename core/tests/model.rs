@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
 use halfopen::{
-    AnyPolicy, Breaker, CallError, Clock, Config, Counters, MockClock, Outcome, Permit, Policy,
+    AnyPolicy, Breaker, CallError, Config, Counters, MockClock, Outcome, Permit, Policy,
     RejectReason, State, MAX_DURATION_MS, SNAPSHOT_LEN,
 };
 use proptest::prelude::*;

@@ -103,7 +103,7 @@ fn jitter_shortens_each_opening_by_the_formula() {
         for k in 0..4u32 {
             let d = (10_000u64 << k).min(80_000);
             let u = fmix32(seed.wrapping_add(k.wrapping_mul(0x9E37_79B9))) as u64;
-            let expected = (d - (d * percent as u64 / 100 * u >> 32)).max(1);
+            let expected = (d - ((d * percent as u64 / 100 * u) >> 32)).max(1);
             assert_eq!(
                 config.open_duration_ms(k) as u64,
                 expected,
