@@ -11,7 +11,7 @@
 //! it after the steps before it have run ([`Case::stop`]), so a runner
 //! reports the first thing that goes wrong in step order.
 
-use halfopen::{RejectReason, State};
+use halfopen::{FleetState, RejectReason, State};
 use serde_json::{Map, Value};
 
 /// One case of a vector file.
@@ -65,6 +65,20 @@ pub enum Op {
     Isolate,
     /// `reset()`.
     Reset,
+    /// `adopt(state)`: a fleet state, checked as `FleetState::open` checks
+    /// it.
+    Adopt(FleetState),
+    /// Snapshot at `at`; restore into a fresh breaker of the same config
+    /// (fresh totals) whose clock reads `restore_at`, re-based unless
+    /// `same_clock`. Every held permit is forgotten, and later steps read
+    /// the new clock.
+    Restart {
+        /// `restoreAt`: the new clock's reading at the restore.
+        restore_at: u64,
+        /// `sameClock`: restore with the times kept (the core re-bases
+        /// anyway when `restore_at` is behind `at`).
+        same_clock: bool,
+    },
 }
 
 /// An outcome a vector records: the core's three, and `drop` (the permit is
@@ -262,7 +276,9 @@ impl Case {
     }
 
     /// One step, its parts checked in this order: `at`, `do`, `permit`,
-    /// `outcome`, `durationMs`, `expect`.
+    /// then the action's own keys (`outcome`, `durationMs` of a `call`;
+    /// `state`, `remainingMs`, `k` of an `adopt`; `restoreAt`, `sameClock`
+    /// of a `restart`), then `expect`.
     fn parse_step(&mut self, step: &Value) -> Result<Step, String> {
         let s = step.as_object().ok_or("step is not an object")?;
         let at = s
@@ -303,6 +319,23 @@ impl Case {
             "state" => Op::State,
             "isolate" => Op::Isolate,
             "reset" => Op::Reset,
+            "adopt" => Op::Adopt(fleet_state(s)?),
+            "restart" => {
+                let restore_at = s
+                    .get("restoreAt")
+                    .and_then(Value::as_u64)
+                    .ok_or("`restart` needs a non-negative integer `restoreAt`")?;
+                let same_clock = match s.get("sameClock") {
+                    None => false,
+                    Some(v) => v
+                        .as_bool()
+                        .ok_or_else(|| format!("sameClock is not a boolean: {v}"))?,
+                };
+                Op::Restart {
+                    restore_at,
+                    same_clock,
+                }
+            }
             other => return Err(format!("unknown action {other:?}")),
         };
         let expect = match s.get("expect") {
@@ -311,6 +344,43 @@ impl Case {
             Some(_) => return Err("expect is not an object".into()),
         };
         Ok(Step { at, op, expect })
+    }
+}
+
+/// The fleet state of an `adopt` step: `state`, and for `open` its
+/// `remainingMs` (0 ..= 2^31 - 1, as `FleetState::open` checks it) and `k`.
+fn fleet_state(s: &Map<String, Value>) -> Result<FleetState, String> {
+    let state = s.get("state").ok_or("`adopt` needs a `state`")?;
+    let number = |key: &str| -> Result<Option<u64>, String> {
+        s.get(key)
+            .map(|v| {
+                v.as_u64()
+                    .ok_or_else(|| format!("{key} is not a non-negative integer: {v}"))
+            })
+            .transpose()
+    };
+    let (remaining, k) = (number("remainingMs")?, number("k")?);
+    match state.as_str() {
+        Some("open") => {
+            let remaining = remaining.ok_or("adopting \"open\" needs `remainingMs`")?;
+            let k = k.ok_or("adopting \"open\" needs `k`")?;
+            let k =
+                u32::try_from(k).map_err(|_| format!("k = {k} is out of range 0..=4294967295"))?;
+            FleetState::open(remaining, k).map_err(|e| e.to_string())
+        }
+        Some(name @ ("closed" | "isolated")) => {
+            if remaining.is_some() || k.is_some() {
+                return Err(format!(
+                    "`remainingMs` and `k` only go with state \"open\", not {name:?}"
+                ));
+            }
+            Ok(if name == "closed" {
+                FleetState::Closed
+            } else {
+                FleetState::Isolated
+            })
+        }
+        _ => Err(format!("unknown fleet state {state}")),
     }
 }
 

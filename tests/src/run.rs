@@ -3,7 +3,9 @@
 //! Each case builds a breaker from its `config` through the same key paths
 //! a JavaScript or JSON user gives (`Config::builder().set(path, value)`),
 //! drives it step by step with a [`MockClock`] set to each step's `at`, and
-//! compares what it sees with the step's `expect`.
+//! compares what it sees with the step's `expect`. A `restart` step
+//! replaces the breaker with a fresh one (fresh totals) restored from the
+//! old one's snapshot, on the same clock set to `restoreAt`.
 
 use halfopen::{
     AnyPolicy, Breaker, Config, ConfigError, Counters, MockClock, PermitToken, RejectReason,
@@ -56,10 +58,10 @@ pub fn run_case(case: &Case) -> Result<(), String> {
         (Ok(c), None) => c,
     };
     let clock = MockClock::new(0);
-    let breaker = Breaker::with_observer(&config, &clock, Counters::new());
+    let mut breaker = Breaker::with_observer(&config, &clock, Counters::new());
     let mut held: Vec<Option<PermitToken>> = case.permits.iter().map(|_| None).collect();
     for (i, step) in case.steps.iter().enumerate() {
-        run_step(case, step, &clock, &breaker, &mut held)
+        run_step(case, step, (&config, &clock), &mut breaker, &mut held)
             .map_err(|what| format!("step {i}: {what}"))?;
     }
     match &case.stop {
@@ -77,11 +79,11 @@ fn record(breaker: &Subject<'_>, token: PermitToken, outcome: Outcome) {
     }
 }
 
-fn run_step(
+fn run_step<'a>(
     case: &Case,
     step: &Step,
-    clock: &MockClock,
-    breaker: &Subject<'_>,
+    (config, clock): (&'a Config<AnyPolicy>, &'a MockClock),
+    breaker: &mut Subject<'a>,
     held: &mut [Option<PermitToken>],
 ) -> Result<(), String> {
     clock.set(step.at);
@@ -113,6 +115,23 @@ fn run_step(
         Op::State => {}
         Op::Isolate => breaker.isolate(),
         Op::Reset => breaker.reset(),
+        Op::Adopt(state) => breaker.adopt(state),
+        Op::Restart {
+            restore_at,
+            same_clock,
+        } => {
+            let bytes = breaker.snapshot();
+            clock.set(restore_at);
+            last = restore_at;
+            *breaker = Breaker::with_observer(config, clock, Counters::new());
+            held.iter_mut().for_each(|h| *h = None);
+            let restored = if same_clock {
+                breaker.restore_same_clock(&bytes)
+            } else {
+                breaker.restore(&bytes)
+            };
+            restored.map_err(|e| format!("restore refused: {e}"))?;
+        }
     }
     check(&step.expect, breaker, acquired, last)
 }

@@ -125,3 +125,99 @@ fn a_case_parses_into_typed_steps() {
     );
     assert_eq!(c.steps[2].op, Op::Record(Outcome::Failure, 0));
 }
+
+#[test]
+fn adopt_and_restart_steps_parse_into_typed_steps() {
+    use halfopen::FleetState;
+    use halfopen_conformance::model::{parse_file, Op};
+
+    let text = r#"[{"name": "t", "config": {},
+        "steps": [{"at": 0, "do": "adopt", "state": "open", "remainingMs": 2147483647, "k": 40},
+                  {"at": 1, "do": "adopt", "state": "closed"},
+                  {"at": 2, "do": "adopt", "state": "isolated"},
+                  {"at": 3, "do": "restart", "restoreAt": 9},
+                  {"at": 4, "do": "restart", "restoreAt": 0, "sameClock": true}]}]"#;
+    let c = &parse_file(text).unwrap()[0];
+    assert_eq!(c.stop, None);
+    let ops: Vec<Op> = c.steps.iter().map(|s| s.op).collect();
+    assert_eq!(
+        ops,
+        [
+            Op::Adopt(FleetState::open(2_147_483_647, 40).unwrap()),
+            Op::Adopt(FleetState::Closed),
+            Op::Adopt(FleetState::Isolated),
+            Op::Restart {
+                restore_at: 9,
+                same_clock: false
+            },
+            Op::Restart {
+                restore_at: 0,
+                same_clock: true
+            },
+        ]
+    );
+}
+
+#[test]
+fn malformed_adopt_and_restart_steps_fail_with_a_reason() {
+    let line = |steps: &str| {
+        let text = format!(
+            r#"[{{"name": "m", "config": {{}}, "steps": [{{"at": 0, "do": "state"}}, {steps}]}}]"#
+        );
+        run_text(&text).unwrap()[0].line()
+    };
+    assert_eq!(
+        line(r#"{"at": 1, "do": "adopt", "state": "open", "remainingMs": 2147483648, "k": 0}"#),
+        "FAIL m: step 1: fleet remainingMs = 2147483648 is out of range 0..=2147483647"
+    );
+    assert_eq!(
+        line(r#"{"at": 1, "do": "adopt", "state": "open", "k": 0}"#),
+        "FAIL m: step 1: adopting \"open\" needs `remainingMs`"
+    );
+    assert_eq!(
+        line(r#"{"at": 1, "do": "adopt", "state": "open", "remainingMs": 5}"#),
+        "FAIL m: step 1: adopting \"open\" needs `k`"
+    );
+    assert_eq!(
+        line(r#"{"at": 1, "do": "adopt", "state": "open", "remainingMs": -1, "k": 0}"#),
+        "FAIL m: step 1: remainingMs is not a non-negative integer: -1"
+    );
+    assert_eq!(
+        line(r#"{"at": 1, "do": "adopt", "state": "open", "remainingMs": 1, "k": 4294967296}"#),
+        "FAIL m: step 1: k = 4294967296 is out of range 0..=4294967295"
+    );
+    assert_eq!(
+        line(r#"{"at": 1, "do": "adopt", "state": "closed", "remainingMs": 5}"#),
+        "FAIL m: step 1: `remainingMs` and `k` only go with state \"open\", not \"closed\""
+    );
+    assert_eq!(
+        line(r#"{"at": 1, "do": "adopt", "state": "halfOpen"}"#),
+        "FAIL m: step 1: unknown fleet state \"halfOpen\""
+    );
+    assert_eq!(
+        line(r#"{"at": 1, "do": "adopt"}"#),
+        "FAIL m: step 1: `adopt` needs a `state`"
+    );
+    assert_eq!(
+        line(r#"{"at": 1, "do": "restart"}"#),
+        "FAIL m: step 1: `restart` needs a non-negative integer `restoreAt`"
+    );
+    assert_eq!(
+        line(r#"{"at": 1, "do": "restart", "restoreAt": 5, "sameClock": 1}"#),
+        "FAIL m: step 1: sameClock is not a boolean: 1"
+    );
+}
+
+#[test]
+fn a_restart_forgets_named_permits_and_the_totals() {
+    let text = r#"[{"name": "r", "config": {"trip": {"consecutiveFailures": 1}},
+        "steps": [{"at": 0, "do": "acquire", "permit": "p"},
+                  {"at": 1, "do": "call", "outcome": "success"},
+                  {"at": 2, "do": "restart", "restoreAt": 7,
+                   "expect": {"state": "closed", "metrics": {"successes": 0, "state": "closed"}}},
+                  {"at": 8, "do": "failure", "permit": "p"}]}]"#;
+    assert_eq!(
+        run_text(text).unwrap()[0].line(),
+        "FAIL r: step 3: no held permit named \"p\""
+    );
+}
