@@ -98,6 +98,8 @@ fn print_case(code: &mut String, c: &Case) {
             Op::Acquire(slot) => format!("Acquire({slot:?})"),
             Op::Record(outcome, slot) => format!("Record(Outcome::{outcome:?}, {slot})"),
             Op::Call(outcome, duration_ms) => format!("Call(Outcome::{outcome:?}, {duration_ms})"),
+            // `FleetState`'s Debug is its variant as Rust source.
+            Op::Adopt(state) => format!("Adopt(FleetState::{state:?})"),
             other => format!("{other:?}"),
         };
         let e = &s.expect;

@@ -8,12 +8,13 @@
 //! (`tests/src/run.rs`) does: a real breaker (`AnyPolicy`, `Counters`) on the
 //! core's `MockClock` (its 64-bit reading is kept in 32-bit atomics, so no
 //! lock on either board), the clock set to each step's `at`, the checks in
-//! the model's order. It logs the host runner's lines: `ok NAME` or
+//! the model's order. A `restart` step replaces the breaker with a fresh one
+//! restored from the old one's snapshot, on the clock set to `restoreAt`. It logs the host runner's lines: `ok NAME` or
 //! `FAIL NAME: ...` per case, then `N passed, N failed`.
 
 use halfopen::{
-    AnyPolicy, Breaker, Config, ConfigError, ConfigErrorKind, Counters, MockClock, PermitToken,
-    RejectReason, State,
+    AnyPolicy, Breaker, Config, ConfigError, ConfigErrorKind, Counters, FleetState, MockClock,
+    PermitToken, RejectReason, SnapshotError, State, SNAPSHOT_LEN,
 };
 
 // The variants the generated table uses depend on the vector files.
@@ -29,6 +30,14 @@ pub enum Op {
     State,
     Isolate,
     Reset,
+    /// `adopt(state)`.
+    Adopt(FleetState),
+    /// Snapshot at `at`, restore into a fresh breaker (fresh totals) on the
+    /// clock set to `restore_at`; every held permit is forgotten.
+    Restart {
+        restore_at: u64,
+        same_clock: bool,
+    },
 }
 
 #[allow(dead_code)] // as for `Op`
@@ -163,6 +172,7 @@ enum Mismatch {
         want: State,
         got: State,
     },
+    Restore(SnapshotError),
 }
 
 impl defmt::Format for Failure {
@@ -224,6 +234,9 @@ impl defmt::Format for Failure {
                         want.as_str(),
                         got.as_str()
                     ),
+                    Mismatch::Restore(e) => {
+                        defmt::write!(f, "restore refused: {}", SnapshotSentence(*e))
+                    }
                 }
             }
         }
@@ -258,6 +271,41 @@ impl defmt::Format for Sentence {
                 defmt::write!(f, "trip: more than one trip policy was given; choose one")
             }
             _ => defmt::write!(f, "unknown configuration key"),
+        }
+    }
+}
+
+/// A snapshot error as the core's `Display` words it.
+struct SnapshotSentence(SnapshotError);
+
+impl defmt::Format for SnapshotSentence {
+    fn format(&self, f: defmt::Formatter) {
+        match self.0 {
+            SnapshotError::Length(n) => defmt::write!(
+                f,
+                "snapshot is {=usize} bytes, expected {=usize} (or 40 for version 1)",
+                n,
+                SNAPSHOT_LEN
+            ),
+            SnapshotError::Magic => defmt::write!(f, "not a halfopen snapshot (bad magic)"),
+            SnapshotError::Version(v) => defmt::write!(f, "unsupported snapshot version {=u8}", v),
+            SnapshotError::Checksum => {
+                defmt::write!(f, "snapshot checksum mismatch: the bytes are damaged")
+            }
+            SnapshotError::ForeignConfig => defmt::write!(
+                f,
+                "snapshot was taken from a breaker with another configuration"
+            ),
+            SnapshotError::Invalid(field) => defmt::write!(
+                f,
+                "snapshot field {=str} holds an impossible value",
+                field
+            ),
+            SnapshotError::InUse => defmt::write!(
+                f,
+                "restore needs a breaker that has not been used since it was built: restore into a new breaker"
+            ),
+            _ => defmt::write!(f, "unknown snapshot error"),
         }
     }
 }
@@ -320,10 +368,10 @@ fn run_case(case: &Case) -> Result<(), Failure> {
         (Ok(c), None) => c,
     };
     let clock = MockClock::new(0);
-    let breaker: Subject<'_> = Breaker::with_observer(&config, &clock, Counters::new());
+    let mut breaker: Subject<'_> = Breaker::with_observer(&config, &clock, Counters::new());
     let mut held = [Held::EMPTY; MAX_NAMES];
     for (i, step) in case.steps.iter().enumerate() {
-        run_step(case, step, &clock, &breaker, &mut held)
+        run_step(case, step, (&config, &clock), &mut breaker, &mut held)
             .map_err(|what| Failure::Step { i, what })?;
     }
     match case.stop {
@@ -341,11 +389,11 @@ fn record(breaker: &Subject<'_>, token: PermitToken, outcome: Outcome) {
     }
 }
 
-fn run_step(
+fn run_step<'a>(
     case: &Case,
     step: &Step,
-    clock: &MockClock,
-    breaker: &Subject<'_>,
+    (config, clock): (&'a Config<AnyPolicy>, &'a MockClock),
+    breaker: &mut Subject<'a>,
     held: &mut [Held; MAX_NAMES],
 ) -> Result<(), Mismatch> {
     clock.set(step.at);
@@ -380,6 +428,23 @@ fn run_step(
         Op::State => {}
         Op::Isolate => breaker.isolate(),
         Op::Reset => breaker.reset(),
+        Op::Adopt(state) => breaker.adopt(state),
+        Op::Restart {
+            restore_at,
+            same_clock,
+        } => {
+            let bytes = breaker.snapshot();
+            clock.set(restore_at);
+            last = restore_at;
+            *breaker = Breaker::with_observer(config, clock, Counters::new());
+            *held = [Held::EMPTY; MAX_NAMES];
+            let restored = if same_clock {
+                breaker.restore_same_clock(&bytes)
+            } else {
+                breaker.restore(&bytes)
+            };
+            restored.map_err(Mismatch::Restore)?;
+        }
     }
     check(&step.expect, breaker, acquired, last)
 }
