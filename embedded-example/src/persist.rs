@@ -10,18 +10,20 @@
 //! (magic, version, checksum, configuration fingerprint).
 //!
 //! Layout, in 32-bit words: magic, layout, boots, clock (2 words), next read
-//! sequence number, last good reading, sensor snapshot (10), uplink snapshot
-//! (10), sensor totals (6), uplink totals (6), checksum.
+//! sequence number, last good reading, sensor snapshot, uplink snapshot
+//! (`SNAPSHOT_LEN / 4` words each), sensor totals (6), uplink totals (6),
+//! checksum. The layout number follows the snapshot length.
 
 use core::mem::MaybeUninit;
 use core::ptr::addr_of_mut;
 
 use halfopen::{Totals, SNAPSHOT_LEN};
 
-const WORDS: usize = 40;
 const SNAP_WORDS: usize = SNAPSHOT_LEN / 4;
+const WORDS: usize = 7 + 2 * SNAP_WORDS + 2 * 6 + 1;
 const MAGIC: u32 = 0x5350_4f48; // "HOPS", little-endian
-const LAYOUT: u32 = 1;
+const LAYOUT: u32 = 0x100 | SNAPSHOT_LEN as u32;
+const _: () = assert!(SNAP_WORDS * 4 == SNAPSHOT_LEN);
 
 #[link_section = ".uninit.halfopen_record"]
 static mut RECORD: MaybeUninit<[u32; WORDS]> = MaybeUninit::uninit();
