@@ -97,8 +97,12 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         let token = PermitToken::granted(granted, started_ms);
         if let Some((from, to)) = swapped {
             if from.state() == State::Open {
-                let at = now.unwrap_or_default();
-                self.time.begin_half_open(&self.word, to.epoch(), at);
+                if cfg!(feature = "half-open-max-wait") {
+                    let at = now.unwrap_or_default();
+                    self.time.begin_half_open(&self.word, to.epoch(), at);
+                } else {
+                    self.time.begin(&self.word, to.epoch());
+                }
                 // The slot is taken but no permit exists yet: if the
                 // transition hook unwinds, give the slot back.
                 let guard = SlotGuard {

@@ -202,7 +202,11 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     /// out of range.
     pub(crate) fn half_open_expired(&self, w: Word, now: u64) -> bool {
         let wait = self.config.half_open_max_wait_ms;
-        if wait == 0 || w.state() != State::HalfOpen || now >= CLOCK_LIMIT {
+        if !cfg!(feature = "half-open-max-wait")
+            || wait == 0
+            || w.state() != State::HalfOpen
+            || now >= CLOCK_LIMIT
+        {
             return false;
         }
         match self.time.half_open_at(w) {
@@ -217,7 +221,10 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
     /// word to go on with.
     #[inline]
     pub(crate) fn expire(&self, w: Word, now: &mut Option<u64>) -> Word {
-        if self.config.half_open_max_wait_ms == 0 || w.state() != State::HalfOpen {
+        if !cfg!(feature = "half-open-max-wait")
+            || self.config.half_open_max_wait_ms == 0
+            || w.state() != State::HalfOpen
+        {
             return w;
         }
         let t = *now.get_or_insert_with(|| self.now());
@@ -264,7 +271,10 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         let w = self.load();
         match w.state() {
             State::Open => self.state_at_word(w, self.now()),
-            State::HalfOpen if self.config.half_open_max_wait_ms != 0 => {
+            State::HalfOpen
+                if cfg!(feature = "half-open-max-wait")
+                    && self.config.half_open_max_wait_ms != 0 =>
+            {
                 self.state_at_word(w, self.now())
             }
             s => s,

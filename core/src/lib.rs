@@ -49,9 +49,13 @@
 //! | `defmt` | `defmt::Format` on every public type |
 //! | `embassy-time` | `EmbassyClock` and [`Breaker::call_with_timeout`] |
 //! | `critical-section` | atomics through a critical section on targets without CAS (thumbv6m, riscv32imc); the final binary provides the implementation |
+//! | `half-open-max-wait` (default) | the `halfOpenMaxWaitMs` key |
+//! | `jitter` (default) | the `jitter` key |
 //!
-//! No feature is on by default; the crate is `#![no_std]` and never
-//! allocates.
+//! The crate is `#![no_std]` and never allocates, with any features. The two
+//! default features are the timing keys of the specification's second
+//! version; a firmware that counts bytes turns default features off and pays
+//! no flash for them (a key given without its feature is refused by name).
 //!
 //! ## Targets
 //!

@@ -60,8 +60,9 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     pub fn metrics(&self) -> Metrics {
         let w = self.load();
         let kind = self.config.policy.kind();
-        let timed_half_open =
-            w.state() == State::HalfOpen && self.config.half_open_max_wait_ms != 0;
+        let timed_half_open = cfg!(feature = "half-open-max-wait")
+            && w.state() == State::HalfOpen
+            && self.config.half_open_max_wait_ms != 0;
         let now = if w.state() == State::Open || timed_half_open || matches!(kind, Kind::Time(_)) {
             self.now()
         } else {

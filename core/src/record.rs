@@ -78,14 +78,14 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
             }
             Some(Outcome::Failure) => (true, Counted::Failure { slow: false }),
             Some(Outcome::Ignore) => {
-                if self.config.half_open_max_wait_ms != 0 {
+                if cfg!(feature = "half-open-max-wait") && self.config.half_open_max_wait_ms != 0 {
                     self.expire(self.load(), &mut now);
                 }
                 self.release(token);
                 return Counted::Ignored;
             }
             None => {
-                if self.config.half_open_max_wait_ms != 0 {
+                if cfg!(feature = "half-open-max-wait") && self.config.half_open_max_wait_ms != 0 {
                     self.expire(self.load(), &mut now);
                 }
                 self.release(token);

@@ -73,6 +73,7 @@ fn window_policies_need_a_rule_and_check_the_count_bounds() {
         ("jitter.percent", 101, "1..=100"),
         ("jitter.seed", 1 << 32, "0..=4294967295"),
     ] {
+        // (Bounds are checked before the feature, so these hold either way.)
         let mut b = Config::builder().set(key, value).unwrap();
         if key == "jitter.seed" {
             b = b.set("jitter.percent", 10).unwrap();
@@ -92,6 +93,7 @@ fn fmix32(mut h: u32) -> u32 {
 }
 
 #[test]
+#[cfg(feature = "jitter")]
 fn jitter_shortens_each_opening_by_the_formula() {
     for (seed, percent) in [(0u32, 100u32), (7, 20), (u32::MAX, 50)] {
         let config = Config::consecutive_failures(1)
@@ -114,6 +116,7 @@ fn jitter_shortens_each_opening_by_the_formula() {
 }
 
 #[test]
+#[cfg(feature = "half-open-max-wait")]
 fn half_open_max_wait_reopens_at_the_deadline() {
     let config = Config::consecutive_failures(1)
         .open_ms(100)
@@ -172,6 +175,7 @@ fn half_open_max_wait_reopens_at_the_deadline() {
 }
 
 #[test]
+#[cfg(feature = "half-open-max-wait")]
 fn restarts_rebase_the_time_that_was_left() {
     let config = Config::consecutive_failures(1)
         .open_ms(30_000)
@@ -215,6 +219,7 @@ fn restarts_rebase_the_time_that_was_left() {
 }
 
 #[test]
+#[cfg(feature = "jitter")]
 fn version_1_snapshots_restore_as_on_the_same_clock() {
     let config = Config::consecutive_failures(1)
         .open_ms(30_000)
@@ -263,6 +268,7 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 }
 
 #[test]
+#[cfg(feature = "jitter")]
 fn adopt_follows_the_table() {
     let config = Config::consecutive_failures(1)
         .open_ms(1_000)
@@ -313,4 +319,26 @@ fn adopt_follows_the_table() {
         ]
     );
     assert!(FleetState::open(1 << 31, 0).is_err());
+}
+
+/// A build without the timing features (a firmware counting bytes) refuses
+/// their keys with an error that names the feature, never ignores them.
+#[test]
+#[cfg(not(any(feature = "jitter", feature = "half-open-max-wait")))]
+fn keys_without_their_feature_are_refused_by_name() {
+    let err = Config::consecutive_failures(1)
+        .half_open_max_wait_ms(5_000)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.key(), "halfOpenMaxWaitMs");
+    assert_eq!(
+        err.to_string(),
+        "halfOpenMaxWaitMs needs the halfopen crate feature `half-open-max-wait`, which this build leaves out"
+    );
+    let err = Config::consecutive_failures(1)
+        .jitter(10, 1)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.key(), "jitter.percent");
+    assert!(err.to_string().contains("`jitter`"), "{err}");
 }

@@ -61,7 +61,14 @@ mod guarded {
 
     use super::Ticks;
 
+    #[cfg(not(feature = "all-keys"))]
     static UPLINK: Config = config!(Config::consecutive_failures(3).open_ms(1_000));
+    #[cfg(feature = "all-keys")]
+    static UPLINK: Config = config!(Config::consecutive_failures(3)
+        .open_ms(1_000)
+        .backoff(2, 60_000)
+        .half_open_max_wait_ms(5_000)
+        .jitter(20, 0xC0FFEE));
     pub static BREAKER: Breaker<'static, Ticks> = Breaker::new(&UPLINK, Ticks);
 
     // The DESIGN.md budget, checked by the compiler on this target.

@@ -426,6 +426,12 @@ const fn validate(r: &Raw) -> Result<Config<AnyPolicy>, ConfigError> {
     let half_open_max_wait_ms = match r.half_open_max_wait_ms {
         Some(ms) => {
             tri!(check("halfOpenMaxWaitMs", ms, 1, MAX_MS));
+            tri!(feature(
+                "halfOpenMaxWaitMs",
+                ms,
+                cfg!(feature = "half-open-max-wait"),
+                "half-open-max-wait"
+            ));
             ms as u32
         }
         None => 0,
@@ -434,6 +440,12 @@ const fn validate(r: &Raw) -> Result<Config<AnyPolicy>, ConfigError> {
         Some((percent, seed)) => {
             tri!(check("jitter.percent", percent, 1, 100));
             tri!(check("jitter.seed", seed, 0, u32::MAX as i64));
+            tri!(feature(
+                "jitter.percent",
+                percent,
+                cfg!(feature = "jitter"),
+                "jitter"
+            ));
             (percent as u8, seed as u32)
         }
         None => (0, 0),
@@ -450,6 +462,25 @@ const fn validate(r: &Raw) -> Result<Config<AnyPolicy>, ConfigError> {
         jitter_percent,
         jitter_seed,
     })
+}
+
+/// A key whose code this build left out (a firmware that counts bytes turns
+/// default features off) is refused, never ignored.
+const fn feature(
+    key: &'static str,
+    v: i64,
+    present: bool,
+    name: &'static str,
+) -> Result<(), ConfigError> {
+    if present {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            key,
+            v,
+            ConfigErrorKind::NeedsFeature(name),
+        ))
+    }
 }
 
 /// A window policy needs at least one of its rules: `percent` (checked

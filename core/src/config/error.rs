@@ -28,6 +28,8 @@ pub enum ConfigErrorKind {
     Conflict,
     /// The key is not a configuration key.
     UnknownKey,
+    /// The key needs a crate feature this build does not have.
+    NeedsFeature(&'static str),
 }
 
 /// An invalid configuration: which key, what value, and what would be valid.
@@ -101,6 +103,11 @@ impl fmt::Display for ConfigError {
                 f.write_str("trip: more than one trip policy was given; choose one")
             }
             ConfigErrorKind::UnknownKey => f.write_str("unknown configuration key"),
+            ConfigErrorKind::NeedsFeature(feature) => write!(
+                f,
+                "{} needs the halfopen crate feature `{}`, which this build leaves out",
+                self.key, feature
+            ),
         }
     }
 }

@@ -128,7 +128,7 @@ impl<P> Config<P> {
                 d as u32
             }
         };
-        if self.jitter_percent == 0 {
+        if !cfg!(feature = "jitter") || self.jitter_percent == 0 {
             d
         } else {
             jittered(d, k, self.jitter_percent, self.jitter_seed)
