@@ -18,15 +18,19 @@
 import { WasmBreaker, configError, configInput, maxDurationMs } from './halfopen.js';
 import { registerHooks } from './hooks.js';
 import {
+    CAUSES,
     CONFIG_ERRORS,
     CONFIG_ERROR_LEN,
     CONFIG_KEYS,
     CONFLICT_KEY,
+    FLEET_ERROR,
+    FLEET_STATES,
     HALF_OPEN_PERMIT,
     METRICS,
     OUTCOME_FAILURE,
     OUTCOME_IGNORE,
     OUTCOME_SUCCESS,
+    PRESETS,
     REJECT_MESSAGES,
     REJECT_REASONS,
     SNAPSHOT_ERRORS,
@@ -37,6 +41,8 @@ import {
 } from './facts.js';
 
 const SUCCESS = OUTCOME_SUCCESS;
+/** The code of the fleet state `open`. */
+const FLEET_OPEN = FLEET_STATES.indexOf('open');
 const FAILURE = OUTCOME_FAILURE;
 const IGNORE = OUTCOME_IGNORE;
 /** The rejection reason of a rejection code (< 0). */
@@ -313,9 +319,9 @@ class Hooks {
         return NaN;
     }
 
-    onTransition(from, to, epoch) {
+    onTransition(from, to, epoch, cause) {
         if (this.listeners.size === 0) return;
-        const change = Object.freeze({ from: STATES[from], to: STATES[to], epoch });
+        const change = Object.freeze({ from: STATES[from], to: STATES[to], epoch, cause: CAUSES[cause] });
         for (const listener of [...this.listeners]) {
             try {
                 listener(change);
@@ -525,8 +531,21 @@ export class CircuitBreaker {
         this.#plain = this.#timeoutMs === 0 && js.isFailure === undefined && js.isResultFailure === undefined;
     }
 
-    /** A breaker with `options`, in the state `snapshot` recorded. */
+    /**
+     * A breaker with `options`, in the state `snapshot` recorded. The
+     * snapshot's times are kept (the downtime counts) when the clock is the
+     * same one as when it was taken: by default with `Date.now`, or when
+     * `sameClock: true` says so; else they are re-based (the downtime counts
+     * as zero).
+     */
     static restore(snapshot, options) {
+        let sameClock;
+        if (isPlainObject(options) && Object.hasOwn(options, 'sameClock')) {
+            ({ sameClock, ...options } = options);
+            if (sameClock !== undefined && typeof sameClock !== 'boolean') {
+                throw optionError(TypeError, 'sameClock', `sameClock must be a boolean, got ${describe(sameClock)}`);
+            }
+        }
         const breaker = new CircuitBreaker(options);
         if (snapshot === undefined || snapshot === null) return breaker;
         let bytes;
@@ -539,12 +558,20 @@ export class CircuitBreaker {
                 `halfopen: restore(snapshot) takes the bytes of snapshot() (a Uint8Array, an ArrayBuffer or a view), got ${describe(snapshot)}`,
             );
         }
+        // Date.now survives restarts; a user's clock may not (performance.now,
+        // a test clock), unless the caller says it does.
+        sameClock ??= options?.clock === undefined;
         const inner = breaker.#inner;
-        if (bytes.length === SNAPSHOT_LEN) {
-            const view = new DataView(bytes.buffer, bytes.byteOffset, SNAPSHOT_LEN);
+        if (bytes.length <= SNAPSHOT_LEN) {
+            // The core reads the first bytes.length bytes (an older format
+            // is shorter): pass them padded to whole words.
+            const padded = new Uint8Array(SNAPSHOT_LEN);
+            padded.set(bytes);
+            const view = new DataView(padded.buffer);
             for (let i = 0; i < SNAPSHOT_LEN / 4; i++) inner.set_snapshot_word(i, view.getUint32(4 * i, true));
         }
-        const refusal = SNAPSHOT_ERRORS[inner.restore(bytes.length)];
+        const refusal = SNAPSHOT_ERRORS[inner.restore(bytes.length, sameClock)];
+        breaker.#hooks.check();
         if (refusal !== undefined) {
             // What the core's message shows, from where the facts say.
             let detail;
@@ -808,6 +835,36 @@ export class CircuitBreaker {
         this.#hooks.check();
     }
 
+    /**
+     * Applies a fleet's shared state: `{ state: 'open', remainingMs, k }`,
+     * `{ state: 'closed' }` or `{ state: 'isolated' }`; see index.d.ts.
+     */
+    adopt(fleet) {
+        const shape = `adopt takes { state: 'open', remainingMs, k } or { state: 'closed' | 'isolated' }`;
+        if (!isPlainObject(fleet)) throw optionError(TypeError, '', `${shape}, got ${describe(fleet)}`);
+        const code = FLEET_STATES.indexOf(fleet.state);
+        if (code < 0) {
+            throw optionError(TypeError, 'state', `${shape}: state must be one of ${FLEET_STATES.join(', ')}, got ${describe(fleet.state)}`);
+        }
+        const { remainingMs, k = 0 } = fleet;
+        if (code === FLEET_OPEN) {
+            if (!Number.isInteger(remainingMs)) {
+                const Ctor = typeof remainingMs !== 'number' || Number.isNaN(remainingMs) ? TypeError : RangeError;
+                throw optionError(Ctor, 'remainingMs', `remainingMs must be an integer of milliseconds, got ${describe(remainingMs)}`);
+            }
+            if (!Number.isInteger(k) || k < 0 || k > 0xffff_ffff) {
+                const Ctor = typeof k !== 'number' || Number.isNaN(k) ? TypeError : RangeError;
+                throw optionError(Ctor, 'k', `k must be an integer in 0..=4294967295, got ${describe(k)}`);
+            }
+        } else if (remainingMs !== undefined || fleet.k !== undefined) {
+            throw optionError(TypeError, remainingMs !== undefined ? 'remainingMs' : 'k', `remainingMs and k only go with state 'open', not ${describe(fleet.state)}`);
+        }
+        // The core checks the remaining time (FleetState::open); its words.
+        const adopted = this.#inner.adopt(code, remainingMs ?? 0, k);
+        this.#hooks.check();
+        if (!adopted) throw keyed(new RangeError(FLEET_ERROR(remainingMs)), 'remainingMs');
+    }
+
     /** Calls `listener` at every change of state; returns a function that unsubscribes it. */
     onStateChange(listener) {
         if (typeof listener !== 'function') {
@@ -833,3 +890,17 @@ export class CircuitBreaker {
         return bytes;
     }
 }
+
+// ---------------------------------------------------------------------------
+// Presets: the core's named configurations (halfopen::presets), as options.
+
+function deepFreeze(value) {
+    if (typeof value === 'object' && value !== null) {
+        for (const v of Object.values(value)) deepFreeze(v);
+        Object.freeze(value);
+    }
+    return value;
+}
+
+/** Options for common downstreams, from the core's presets; see index.d.ts. */
+export const presets = deepFreeze(PRESETS);

@@ -33,7 +33,7 @@ export const OUTCOME_FAILURE = 1;
 export const OUTCOME_IGNORE = 2;
 
 /** The configuration keys: a key's index is how the wasm module takes it. */
-export const CONFIG_KEYS = ["consecutiveFailures", "failureRate.percent", "failureRate.window", "failureRate.minimumCalls", "timeWindow.percent", "timeWindow.windowMs", "timeWindow.buckets", "timeWindow.minimumCalls", "openMs", "halfOpenMaxCalls", "successThreshold", "slowCallMs", "backoff.factor", "backoff.maxOpenMs"];
+export const CONFIG_KEYS = ["consecutiveFailures", "failureRate.percent", "failureRate.failures", "failureRate.window", "failureRate.minimumCalls", "timeWindow.percent", "timeWindow.failures", "timeWindow.windowMs", "timeWindow.buckets", "timeWindow.minimumCalls", "openMs", "halfOpenMaxCalls", "successThreshold", "slowCallMs", "backoff.factor", "backoff.maxOpenMs", "halfOpenMaxWaitMs", "jitter.percent", "jitter.seed"];
 
 /** The trip policies: the keys under `trip` (a key is a policy's if its path starts with the policy). */
 export const TRIP_POLICIES = ["consecutiveFailures", "failureRate", "timeWindow"];
@@ -57,13 +57,37 @@ export const CONFIG_ERRORS = [
 /** The names of the metrics, in the order the wasm module gives them (a dot: a field of an object). */
 export const METRICS = ["state", "epoch", "successes", "failures", "slowCalls", "ignored", "rejected", "transitions", "openedAt", "retryAt", "failureRun", "window.failures", "window.calls"];
 
+/** The causes of a transition, each at the index that is its code. */
+export const CAUSES = ["trip", "retryAt", "trialsSucceeded", "trialFailed", "halfOpenMaxWait", "isolate", "reset", "fleet", "other"];
+
+/** The fleet states adopt() takes, each at the index that is its code. */
+export const FLEET_STATES = ["open", "closed", "isolated"];
+
+/** The core's message for a fleet state it refuses (FleetStateError), by its remaining time. */
+export const FLEET_ERROR = (remainingMs) => "fleet remainingMs = " + remainingMs + " is out of range 0..=2147483647";
+
+/** The core's presets (halfopen::presets) as options: each a configuration and, for some, an operation timeout. */
+export const PRESETS = {
+    httpApi: { trip: { consecutiveFailures: 5 }, openMs: 30000, halfOpenMaxCalls: 1, successThreshold: 1 },
+    database: { trip: { consecutiveFailures: 3 }, openMs: 60000, halfOpenMaxCalls: 1, successThreshold: 1 },
+    criticalService: { trip: { consecutiveFailures: 2 }, openMs: 300000, halfOpenMaxCalls: 1, successThreshold: 1 },
+    highVolume: { trip: { failureRate: { percent: 50, failures: 20, window: 40, minimumCalls: 20 } }, openMs: 30000, halfOpenMaxCalls: 1, successThreshold: 1 },
+    platformApi: { trip: { consecutiveFailures: 5 }, openMs: 30000, halfOpenMaxCalls: 3, successThreshold: 3 },
+    realtime: { trip: { consecutiveFailures: 3 }, openMs: 10000, halfOpenMaxCalls: 2, successThreshold: 2 },
+    embeddingService: { trip: { consecutiveFailures: 5 }, openMs: 60000, halfOpenMaxCalls: 3, successThreshold: 3 },
+    cloudService: { trip: { timeWindow: { failures: 5, windowMs: 60000, buckets: 12 } }, openMs: 30000, halfOpenMaxCalls: 5, successThreshold: 3, timeoutMs: 10000 },
+    serviceBus: { trip: { timeWindow: { failures: 5, windowMs: 60000, buckets: 12 } }, openMs: 30000, halfOpenMaxCalls: 3, successThreshold: 3, timeoutMs: 5000 },
+    blobStorage: { trip: { timeWindow: { failures: 5, windowMs: 60000, buckets: 12 } }, openMs: 30000, halfOpenMaxCalls: 5, successThreshold: 2, timeoutMs: 10000 },
+    keyVault: { trip: { timeWindow: { failures: 3, windowMs: 60000, buckets: 12 } }, openMs: 60000, halfOpenMaxCalls: 2, successThreshold: 2, timeoutMs: 5000 },
+};
+
 /** The length of a snapshot in bytes. */
-export const SNAPSHOT_LEN = 40;
+export const SNAPSHOT_LEN = 48;
 
 /** The snapshot refusals, by code (0: restored): the reason, the core's message, and where the refusal's detail comes from (`length`: the length given; `number`: the module's number(); `field`: the field it names). */
 export const SNAPSHOT_ERRORS = [
     undefined,
-    { reason: "length", detail: "length", message: (detail) => "snapshot is " + detail + " bytes, expected 40" },
+    { reason: "length", detail: "length", message: (detail) => "snapshot is " + detail + " bytes, expected 48 (or 40 for version 1)" },
     { reason: "magic", detail: undefined, message: (detail) => "not a halfopen snapshot (bad magic)" },
     { reason: "version", detail: "number", message: (detail) => "unsupported snapshot version " + detail },
     { reason: "checksum", detail: undefined, message: (detail) => "snapshot checksum mismatch: the bytes are damaged" },

@@ -10,7 +10,7 @@
 // Neither function may throw: an exception must never unwind through wasm
 // frames. The hooks objects guarantee that (see breaker.js).
 
-/** @type {Map<number, WeakRef<{ readClock(): number, onTransition(from: number, to: number, epoch: number): void }>>} */
+/** @type {Map<number, WeakRef<{ readClock(): number, onTransition(from: number, to: number, epoch: number, cause: number): void }>>} */
 const targets = new Map();
 
 const cleanup =
@@ -28,7 +28,7 @@ export function readClock(id) {
     return hooks === undefined ? NaN : hooks.readClock();
 }
 
-/** Breaker `id` changed state (state codes: closed, open, halfOpen, isolated). */
-export function transition(id, from, to, epoch) {
-    targets.get(id)?.deref()?.onTransition(from, to, epoch);
+/** Breaker `id` changed state (state codes: closed, open, halfOpen, isolated; a cause's code). */
+export function transition(id, from, to, epoch, cause) {
+    targets.get(id)?.deref()?.onTransition(from, to, epoch, cause);
 }

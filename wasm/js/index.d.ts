@@ -44,31 +44,57 @@ export type State = 'closed' | 'open' | 'halfOpen' | 'isolated';
 export type RejectReason = 'open' | 'halfOpenFull' | 'isolated' | 'clockOutOfRange';
 
 /**
+ * The rules of a window policy: the rate rule (`percent`), the count rule
+ * (`failures`), or both (either trips). At least one must be given.
+ */
+export type WindowRules =
+    | {
+          /** The rate rule: trips when `failures * 100 >= percent * recorded` (1 ..= 100). */
+          readonly percent: number;
+          /** The count rule: trips on this many failures in the window. */
+          readonly failures?: number;
+      }
+    | {
+          readonly percent?: number;
+          readonly failures: number;
+      };
+
+/**
  * When a closed breaker opens: exactly one policy.
  *
  * - `consecutiveFailures: N` (1 ..= 65535): after N failures in a row.
- * - `failureRate`: over the last `window` recorded outcomes (1 ..= 64), once
- *   at least `minimumCalls` (1 ..= window) are recorded and
- *   `failures * 100 >= percent * recorded` (percent 1 ..= 100).
- * - `timeWindow`: the same rule over the outcomes of the last `windowMs`
- *   milliseconds, kept in `buckets` buckets (1 ..= 64; `windowMs` a multiple
- *   of `buckets`, at most 2^31 - 1; `minimumCalls` >= 1).
+ * - `failureRate`: over the last `window` recorded outcomes (1 ..= 64).
+ * - `timeWindow`: over the outcomes of the last `windowMs` milliseconds,
+ *   kept in `buckets` buckets (1 ..= 64; `windowMs` a multiple of
+ *   `buckets`, at most 2^31 - 1).
+ *
+ * Both window policies trip on either of two rules, of which at least one
+ * is given: the rate rule, once the window holds at least `minimumCalls`
+ * outcomes (default 1; at most `window` for `failureRate`, 2^31 - 1 for
+ * `timeWindow`) and `failures * 100 >= percent * recorded` (percent
+ * 1 ..= 100); the count rule, once the window holds at least `failures`
+ * failures, whatever the number of calls (1 ..= `window` for
+ * `failureRate`, 1 ..= 2^31 - 1 for `timeWindow`): "5 failures within
+ * 60 s" is `{ timeWindow: { failures: 5, windowMs: 60_000, buckets: 12 } }`.
  */
 export type TripPolicy =
     | { readonly consecutiveFailures: number }
     | {
-          readonly failureRate: {
-              readonly percent: number;
+          readonly failureRate: WindowRules & {
+              /** How many of the last outcomes the window holds (1 ..= 64). */
               readonly window: number;
-              readonly minimumCalls: number;
+              /** The rate rule's minimum of outcomes in the window (1 ..= `window`). Default 1. */
+              readonly minimumCalls?: number;
           };
       }
     | {
-          readonly timeWindow: {
-              readonly percent: number;
+          readonly timeWindow: WindowRules & {
+              /** How many milliseconds the window spans (a multiple of `buckets`, at most 2^31 - 1). */
               readonly windowMs: number;
+              /** How many buckets the window is kept in (1 ..= 64). */
               readonly buckets: number;
-              readonly minimumCalls: number;
+              /** The rate rule's minimum of outcomes in the window (1 ..= 2^31 - 1). Default 1. */
+              readonly minimumCalls?: number;
           };
       };
 
@@ -82,6 +108,19 @@ export interface Backoff {
     readonly factor: number;
     /** `openMs` ..= 2^31 - 1. */
     readonly maxOpenMs: number;
+}
+
+/**
+ * Deterministic jitter: each opening's duration `d` (after backoff) is
+ * shortened by up to `percent` % of it, by an amount fixed by `seed` and
+ * the re-trip count, so that instances with different seeds do not all
+ * retry at the same moment. No random number generator is involved.
+ */
+export interface Jitter {
+    /** The most an opening is shortened by, in percent (1 ..= 100). */
+    readonly percent: number;
+    /** The instance's seed (0 ..= 2^32 - 1): an instance or isolate id. Default 0. */
+    readonly seed?: number;
 }
 
 /**
@@ -119,6 +158,14 @@ export interface CircuitBreakerOptions<F = never> {
     readonly slowCallMs?: number;
     /** Longer open periods after failed trials. Default: none. */
     readonly backoff?: Backoff;
+    /**
+     * A half-open breaker whose trials have not decided within this many
+     * milliseconds of entering half-open (a lost promise, a hung call)
+     * re-opens as if a trial had failed (1 ..= 2^31 - 1). Default: no limit.
+     */
+    readonly halfOpenMaxWaitMs?: number;
+    /** Shortens each opening by a deterministic amount per instance. Default: none. */
+    readonly jitter?: Jitter;
     /**
      * The time in milliseconds (fractions are dropped). Default `Date.now`.
      * It is read only when a decision needs it: never on the steady closed
@@ -222,12 +269,63 @@ export interface Metrics {
     readonly window: { readonly failures: number; readonly calls: number } | undefined;
 }
 
+/**
+ * What caused a change of state:
+ *
+ * - `trip`: the trip policy fired (closed -> open);
+ * - `retryAt`: a call came once the open period was over (open -> halfOpen);
+ * - `trialsSucceeded`: enough trials succeeded (halfOpen -> closed);
+ * - `trialFailed`: a trial failed (halfOpen -> open);
+ * - `halfOpenMaxWait`: the trials did not decide within `halfOpenMaxWaitMs`
+ *   (halfOpen -> open);
+ * - `isolate`, `reset`: {@link CircuitBreaker.isolate},
+ *   {@link CircuitBreaker.reset};
+ * - `fleet`: a fleet state {@link CircuitBreaker.adopt}ed.
+ */
+export type TransitionCause = 'trip' | 'retryAt' | 'trialsSucceeded' | 'trialFailed' | 'halfOpenMaxWait' | 'isolate' | 'reset' | 'fleet';
+
 /** A change of state, as {@link CircuitBreaker.onStateChange} listeners receive it. */
 export interface StateChange {
     readonly from: State;
     readonly to: State;
     /** The epoch the change started. */
     readonly epoch: number;
+    /** What caused it. */
+    readonly cause: TransitionCause;
+}
+
+/**
+ * A fleet's shared state, for {@link CircuitBreaker.adopt}: what instances
+ * that share a store (Redis, a Durable Object) publish. A remaining time
+ * crosses, never a time: the instances' clocks are not comparable.
+ */
+export type FleetState =
+    | {
+          readonly state: 'open';
+          /** What is left of the fleet's open period, in ms (0 ..= 2^31 - 1). */
+          readonly remainingMs: number;
+          /** The fleet's re-trip count, for backoff (0 ..= 2^32 - 1). Default 0. */
+          readonly k?: number;
+      }
+    | { readonly state: 'closed' | 'isolated'; readonly remainingMs?: undefined; readonly k?: undefined };
+
+/**
+ * The options of {@link CircuitBreaker.restore}: the breaker's own, and
+ * whether its clock is the one the snapshot was taken on.
+ */
+export interface RestoreOptions<F = never> extends CircuitBreakerOptions<F> {
+    /**
+     * Whether the clock survived since the snapshot was taken (a wall
+     * clock): the snapshot's times are then kept and the downtime counts
+     * (an open breaker whose open period ran out while it was down is
+     * past it), unless the clock reads behind the snapshot. Otherwise they
+     * are re-based: the time between snapshot and restore counts as zero
+     * (an open breaker with 20 s left has 20 s left).
+     *
+     * Default: `true` with the default clock (`Date.now`), `false` with a
+     * `clock` option (`performance.now` and test clocks start again).
+     */
+    readonly sameClock?: boolean;
 }
 
 /**
@@ -260,7 +358,12 @@ export declare class CircuitBreaker<F = never> {
      *
      * The options must be those of the breaker the snapshot was taken from;
      * trial calls in flight, the buckets of a `timeWindow` and the metrics
-     * totals are not carried.
+     * totals are not carried. With the default clock (`Date.now`) the time
+     * the breaker was down counts: a breaker restored after its open period
+     * ran out lets a trial through. With a `clock` option the times are
+     * re-based (the downtime counts as zero) unless `sameClock: true` says
+     * the clock survived; see {@link RestoreOptions.sameClock}. Snapshots of
+     * the previous format (40 bytes) still restore.
      *
      * @throws {@link SnapshotError} if the bytes are damaged, of another
      *   version or of a breaker with other options.
@@ -268,7 +371,7 @@ export declare class CircuitBreaker<F = never> {
      */
     static restore<F = never>(
         snapshot: ArrayBufferLike | ArrayBufferView | null | undefined,
-        options?: CircuitBreakerOptions<F>,
+        options?: RestoreOptions<F>,
     ): CircuitBreaker<F>;
 
     /**
@@ -313,6 +416,27 @@ export declare class CircuitBreaker<F = never> {
     reset(): void;
 
     /**
+     * Applies a fleet's shared state, at this breaker's own clock:
+     *
+     * - `open` with `remainingMs` r and `k`: a closed or half-open breaker
+     *   opens until now + r (trials in flight become stale); an open one
+     *   stays open at least until now + r, its re-trip count the larger;
+     *   an isolated one does not change. Jitter does not apply.
+     * - `closed`: an open, half-open or isolated breaker closes as
+     *   {@link CircuitBreaker.reset} would; a closed one does not change.
+     * - `isolated`: as {@link CircuitBreaker.isolate}.
+     *
+     * Counts do not travel: a store that counts outcomes for the fleet
+     * decides the fleet's trip and publishes `open`. A change of state it
+     * causes reaches the listeners with cause `fleet`.
+     *
+     * @throws `RangeError` (its `key` `remainingMs`, the core's message) for
+     *   a remaining time outside 0 ..= 2^31 - 1; `TypeError` or `RangeError`
+     *   naming `state`, `remainingMs` or `k` for anything else malformed.
+     */
+    adopt(fleet: FleetState): void;
+
+    /**
      * Calls `listener` after every change of state. A listener that throws
      * disturbs neither the breaker nor the call: its error is reported as
      * uncaught (`reportError` where the host has it).
@@ -322,8 +446,9 @@ export declare class CircuitBreaker<F = never> {
     onStateChange(listener: (change: StateChange) => void): () => void;
 
     /**
-     * The decision state as 40 bytes, for {@link CircuitBreaker.restore}:
-     * store them in KV, a file or a cookie.
+     * The decision state as 48 bytes, with the clock reading it was taken
+     * at, for {@link CircuitBreaker.restore}: store them in KV, a file or a
+     * cookie.
      */
     snapshot(): Uint8Array;
 }
@@ -360,7 +485,7 @@ export declare class CallTimeoutError extends Error {
 export declare class SnapshotError extends Error {
     readonly name: 'SnapshotError';
     /**
-     * - `length`: not 40 bytes;
+     * - `length`: not 48 bytes (nor the 40 of the previous format);
      * - `magic`, `version`: not a snapshot of this format;
      * - `checksum`: damaged;
      * - `foreignConfig`: taken from a breaker with other options;
@@ -370,3 +495,59 @@ export declare class SnapshotError extends Error {
      */
     readonly reason: 'length' | 'magic' | 'version' | 'checksum' | 'foreignConfig' | 'invalid' | 'inUse';
 }
+
+/**
+ * The options of a preset: a configuration, and for the presets of
+ * services reached over a network with an operation timeout, `timeoutMs`.
+ * Spread it into the options to add the others:
+ * `new CircuitBreaker({ ...presets.database, fallback })`.
+ */
+export type PresetOptions = Readonly<
+    Pick<CircuitBreakerOptions, 'openMs' | 'halfOpenMaxCalls' | 'successThreshold' | 'timeoutMs'> & {
+        readonly trip: TripPolicy;
+    }
+>;
+
+/**
+ * Configurations for common downstreams: the Rust crate's
+ * `halfopen::presets`, the same numbers, as options (frozen).
+ */
+export declare const presets: {
+    /** An HTTP API: `{ trip: { consecutiveFailures: 5 }, openMs: 30000, halfOpenMaxCalls: 1, successThreshold: 1 }`. */
+    readonly httpApi: PresetOptions;
+    /** A database: `{ trip: { consecutiveFailures: 3 }, openMs: 60000, halfOpenMaxCalls: 1, successThreshold: 1 }`. */
+    readonly database: PresetOptions;
+    /** A critical service: `{ trip: { consecutiveFailures: 2 }, openMs: 300000, halfOpenMaxCalls: 1, successThreshold: 1 }`. */
+    readonly criticalService: PresetOptions;
+    /**
+     * A high-volume downstream, 20 failures or 50 % of at least 20 calls of the last 40:
+     * `{ trip: { failureRate: { percent: 50, failures: 20, window: 40, minimumCalls: 20 } }, openMs: 30000, halfOpenMaxCalls: 1, successThreshold: 1 }`.
+     */
+    readonly highVolume: PresetOptions;
+    /** A platform API: `{ trip: { consecutiveFailures: 5 }, openMs: 30000, halfOpenMaxCalls: 3, successThreshold: 3 }`. */
+    readonly platformApi: PresetOptions;
+    /** A realtime messaging service: `{ trip: { consecutiveFailures: 3 }, openMs: 10000, halfOpenMaxCalls: 2, successThreshold: 2 }`. */
+    readonly realtime: PresetOptions;
+    /** An embedding service: `{ trip: { consecutiveFailures: 5 }, openMs: 60000, halfOpenMaxCalls: 3, successThreshold: 3 }`. */
+    readonly embeddingService: PresetOptions;
+    /**
+     * Cloud-service defaults, 5 failures within 60 s:
+     * `{ trip: { timeWindow: { failures: 5, windowMs: 60000, buckets: 12 } }, openMs: 30000, halfOpenMaxCalls: 5, successThreshold: 3, timeoutMs: 10000 }`.
+     */
+    readonly cloudService: PresetOptions;
+    /**
+     * A service bus, 5 failures within 60 s:
+     * `{ trip: { timeWindow: { failures: 5, windowMs: 60000, buckets: 12 } }, openMs: 30000, halfOpenMaxCalls: 3, successThreshold: 3, timeoutMs: 5000 }`.
+     */
+    readonly serviceBus: PresetOptions;
+    /**
+     * Blob storage, 5 failures within 60 s:
+     * `{ trip: { timeWindow: { failures: 5, windowMs: 60000, buckets: 12 } }, openMs: 30000, halfOpenMaxCalls: 5, successThreshold: 2, timeoutMs: 10000 }`.
+     */
+    readonly blobStorage: PresetOptions;
+    /**
+     * A key vault, 3 failures within 60 s:
+     * `{ trip: { timeWindow: { failures: 3, windowMs: 60000, buckets: 12 } }, openMs: 60000, halfOpenMaxCalls: 2, successThreshold: 2, timeoutMs: 5000 }`.
+     */
+    readonly keyVault: PresetOptions;
+};

@@ -69,9 +69,9 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use halfopen::{
-    AnyPolicy, Breaker, Clock, Config, ConfigError, ConfigErrorKind, Counters, Metrics, Observer,
-    Outcome, PermitToken, RejectReason, SnapshotError, State, Transition, MAX_DURATION_MS,
-    SNAPSHOT_LEN,
+    AnyPolicy, Breaker, Cause, Clock, Config, ConfigError, ConfigErrorKind, Counters, FleetState,
+    Metrics, Observer, Outcome, PermitToken, RejectReason, SnapshotError, State, Transition,
+    MAX_DURATION_MS, SNAPSHOT_LEN,
 };
 use wasm_bindgen::prelude::*;
 
@@ -174,6 +174,37 @@ pub fn reject_code(r: RejectReason) -> i32 {
     }
 }
 
+/// The causes of a transition, each at the index that is its code (the
+/// last, `other`, for a cause this version does not know: `Cause` is
+/// non-exhaustive).
+pub const CAUSES: [&str; 9] = [
+    "trip",
+    "retryAt",
+    "trialsSucceeded",
+    "trialFailed",
+    "halfOpenMaxWait",
+    "isolate",
+    "reset",
+    "fleet",
+    "other",
+];
+
+/// The code of a cause: its index in [`CAUSES`] (`tests/generated.rs`
+/// checks the names agree with the core's).
+pub fn cause_code(c: Cause) -> u32 {
+    match c {
+        Cause::Trip => 0,
+        Cause::RetryAt => 1,
+        Cause::TrialsSucceeded => 2,
+        Cause::TrialFailed => 3,
+        Cause::HalfOpenMaxWait => 4,
+        Cause::Isolate => 5,
+        Cause::Reset => 6,
+        Cause::Fleet => 7,
+        _ => 8,
+    }
+}
+
 /// Outcome code: the call worked.
 pub const OUTCOME_SUCCESS: u32 = 0;
 /// Outcome code: the call failed.
@@ -186,14 +217,15 @@ pub const OUTCOME_IGNORE: u32 = 2;
 /// string rather than an array of strings, and searched with a plain loop:
 /// the smallest code and data.)
 const CONFIG_KEYS: &str = "consecutiveFailures,\
-failureRate.percent,failureRate.window,failureRate.minimumCalls,\
-timeWindow.percent,timeWindow.windowMs,timeWindow.buckets,timeWindow.minimumCalls,\
+failureRate.percent,failureRate.failures,failureRate.window,failureRate.minimumCalls,\
+timeWindow.percent,timeWindow.failures,timeWindow.windowMs,timeWindow.buckets,timeWindow.minimumCalls,\
 openMs,halfOpenMaxCalls,successThreshold,slowCallMs,\
-backoff.factor,backoff.maxOpenMs,";
+backoff.factor,backoff.maxOpenMs,halfOpenMaxWaitMs,jitter.percent,jitter.seed,";
 
 /// The trip policies: a configuration key is a policy's if its path starts
 /// with one of these (`consecutiveFailures` is a policy and its own key).
-/// Keys of two policies conflict; a policy's keys are all required.
+/// Keys of two policies conflict; the core says which of a policy's keys
+/// are required.
 pub const TRIP_POLICIES: [&str; 3] = ["consecutiveFailures", "failureRate", "timeWindow"];
 
 /// The configuration keys, in the order whose indices
@@ -327,7 +359,7 @@ static CONFIG_INPUT: [(AtomicU64, AtomicU64); CONFIG_INPUT_LEN] =
 
 /// How many configuration entries [`config_input`] holds: more than there
 /// are keys.
-pub const CONFIG_INPUT_LEN: usize = 16;
+pub const CONFIG_INPUT_LEN: usize = 24;
 
 /// Sets configuration entry `i` for the next [`WasmBreaker::create`]: `key`,
 /// an index into [`config_keys`] (`openMs`,
@@ -372,7 +404,7 @@ extern "C" {
     #[wasm_bindgen(js_name = readClock)]
     fn read_clock(id: f64) -> f64;
     #[wasm_bindgen(js_name = transition)]
-    fn js_transition(id: f64, from: u32, to: u32, epoch: u32);
+    fn js_transition(id: f64, from: u32, to: u32, epoch: u32, cause: u32);
 }
 
 /// The core's [`Clock`] for JavaScript: `Date.now()`, or the user's `clock`
@@ -435,6 +467,7 @@ impl Observer for JsObserver {
             state_code(t.from),
             state_code(t.to),
             t.epoch as u32,
+            cause_code(t.cause),
         );
     }
     fn totals(&self) -> Option<halfopen::Totals> {
@@ -477,11 +510,28 @@ impl Drop for WasmBreaker {
     }
 }
 
+/// Fleet state code: open (see [`WasmBreaker::adopt`]).
+pub const FLEET_OPEN: u32 = 0;
+/// Fleet state code: closed.
+pub const FLEET_CLOSED: u32 = 1;
+/// Fleet state code: isolated.
+pub const FLEET_ISOLATED: u32 = 2;
+/// The fleet states, each at the index that is its code.
+pub const FLEET_STATES: [FleetState; 3] = [
+    FleetState::Open {
+        remaining_ms: 0,
+        k: 0,
+    },
+    FleetState::Closed,
+    FleetState::Isolated,
+];
+
 /// Restore results: 0 for restored, else why the core refused the bytes
 /// (which then changed nothing): the code is the index in
 /// [`SNAPSHOT_REASONS`].
 pub const RESTORED: u32 = 0;
-/// See [`RESTORED`]: not 40 bytes.
+/// See [`RESTORED`]: not [`SNAPSHOT_LEN`] bytes (nor a version 1
+/// snapshot's 40).
 pub const SNAPSHOT_LENGTH: u32 = 1;
 /// See [`RESTORED`]: not a halfopen snapshot.
 pub const SNAPSHOT_MAGIC: u32 = 2;
@@ -677,16 +727,20 @@ impl WasmBreaker {
 
     /// Restores the snapshot given with
     /// [`set_snapshot_word`](Self::set_snapshot_word); `len` is its length
-    /// in bytes as the user gave it. Returns [`RESTORED`], or why the core
+    /// in bytes as the user gave it (the core reads its first `len` bytes:
+    /// a version 1 snapshot is shorter). With `same_clock` the times are
+    /// kept (the clock survived the restart: `Date.now`), else re-based.
+    /// Returns [`RESTORED`], or why the core
     /// refused it (a code of [`SNAPSHOT_REASONS`]), which then changed
     /// nothing; a refusal's version is then [`number`](Self::number), its
     /// field [`invalid_field_byte`](Self::invalid_field_byte). (This match is
     /// the one mapping of refusals to codes.)
-    pub fn restore(&self, len: u32) -> u32 {
-        let result = if len as usize == SNAPSHOT_LEN {
-            self.breaker.restore(&self.snapshot.get())
-        } else {
-            Err(SnapshotError::Length(len as usize))
+    pub fn restore(&self, len: u32, same_clock: bool) -> u32 {
+        let bytes = self.snapshot.get();
+        let result = match bytes.get(..len as usize) {
+            Some(b) if same_clock => self.breaker.restore_same_clock(b),
+            Some(b) => self.breaker.restore(b),
+            None => Err(SnapshotError::Length(len as usize)),
         };
         match result {
             Ok(()) => RESTORED,
@@ -705,6 +759,32 @@ impl WasmBreaker {
             Err(SnapshotError::InUse) => SNAPSHOT_IN_USE,
             Err(_) => SNAPSHOT_OTHER,
         }
+    }
+
+    /// Applies a fleet's state ([`FLEET_STATES`] code `state`; for `open`,
+    /// what is left of its open period and its re-trip count). Returns
+    /// `false`, and changes nothing, if the core refuses the open state
+    /// (`FleetStateError`: `remaining_ms` out of range; a negative or
+    /// fractional number is out of it too).
+    pub fn adopt(&self, state: u32, remaining_ms: f64, k: u32) -> bool {
+        let fleet = match state {
+            FLEET_OPEN => {
+                // Exact for every integer 0..=2^53; anything else is refused
+                // as the core refuses a remaining time it cannot hold.
+                let r = remaining_ms as u64;
+                if r as f64 != remaining_ms {
+                    return false;
+                }
+                match FleetState::open(r, k) {
+                    Ok(f) => f,
+                    Err(_) => return false,
+                }
+            }
+            FLEET_CLOSED => FleetState::Closed,
+            _ => FleetState::Isolated,
+        };
+        self.breaker.adopt(fleet);
+        true
     }
 
     /// Byte `i` of the field the last refused snapshot named, if it was

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runs conformance vector files (the format of SPEC.md) through the public JS API of the
 // installed `halfopen` package, with the `clock` option set to each step's
-// `at`. Every call goes through `execute`: an acquire is an operation whose
+// `at`. An `adopt` step is `adopt()`; a `restart` step is `snapshot()` and
+// `CircuitBreaker.restore()` with the same options (`sameClock` as the step
+// says). Every call goes through `execute`: an acquire is an operation whose
 // promise the vector settles later (success: it resolves; failure: it
 // rejects; ignore: it rejects with an error `isFailure` declines; drop: the
 // call is cancelled through its `signal`), and a rejection's reason is the
@@ -14,7 +16,7 @@
 // host runner does (tests/src/model.rs) and prints the same lines: the
 // agreement check (tests/selftest/agree.sh) runs both on a failing file.
 import { readFileSync } from 'node:fs';
-import { CircuitBreaker } from 'halfopen';
+import { CircuitBreaker, SnapshotError } from 'halfopen';
 
 const OUTCOMES = new Set(['success', 'failure', 'ignore', 'drop']);
 
@@ -131,6 +133,16 @@ function checkStep(step, fail) {
             if (d !== undefined && (!Number.isInteger(d) || d < 0)) throw fail('durationMs is not a non-negative integer');
             break;
         }
+        case 'adopt':
+            checkFleet(step, fail);
+            break;
+        case 'restart': {
+            if (!isCount(step.restoreAt)) throw fail('`restart` needs a non-negative integer `restoreAt`');
+            if (step.sameClock !== undefined && typeof step.sameClock !== 'boolean') {
+                throw fail(`sameClock is not a boolean: ${show(step.sameClock)}`);
+            }
+            break;
+        }
         default:
             throw fail(`unknown action ${show(step.do)}`);
     }
@@ -168,6 +180,46 @@ function checkStep(step, fail) {
     return keys;
 }
 
+/** A JSON number the host reads as a u64 (`Value::as_u64`). */
+function isCount(v) {
+    return Number.isInteger(v) && v >= 0 && v < 2 ** 64;
+}
+
+/**
+ * The fleet state of an `adopt` step, checked as the host runner checks it
+ * (tests/src/model.rs `fleet_state`): `state`, then `remainingMs` and `k`,
+ * then what the state needs; an open state whose remaining time the core
+ * refuses is malformed, with the core's message, which the JS API gives.
+ */
+function checkFleet(step, fail) {
+    if (!Object.hasOwn(step, 'state')) throw fail('`adopt` needs a `state`');
+    for (const key of ['remainingMs', 'k']) {
+        if (step[key] !== undefined && !isCount(step[key])) throw fail(`${key} is not a non-negative integer: ${show(step[key])}`);
+    }
+    switch (step.state) {
+        case 'open': {
+            if (step.remainingMs === undefined) throw fail('adopting "open" needs `remainingMs`');
+            if (step.k === undefined) throw fail('adopting "open" needs `k`');
+            if (step.k > 0xffff_ffff) throw fail(`k = ${step.k} is out of range 0..=4294967295`);
+            try {
+                new CircuitBreaker().adopt({ state: 'open', remainingMs: step.remainingMs, k: step.k });
+            } catch (e) {
+                if (e instanceof RangeError && e.key === 'remainingMs') throw fail(e.message);
+                throw e;
+            }
+            break;
+        }
+        case 'closed':
+        case 'isolated':
+            if (step.remainingMs !== undefined || step.k !== undefined) {
+                throw fail(`\`remainingMs\` and \`k\` only go with state "open", not ${show(step.state)}`);
+            }
+            break;
+        default:
+            throw fail(`unknown fleet state ${show(step.state)}`);
+    }
+}
+
 async function runCase(c) {
     if (c?.config === undefined) throw new StepFailure('case has no config');
     const steps = c.steps;
@@ -176,8 +228,9 @@ async function runCase(c) {
     let now = 0;
     let breaker;
     const wantError = steps[0]?.expect?.configError;
+    const options = { ...c.config, clock: () => now, isFailure: (e) => e !== IGNORED };
     try {
-        breaker = new CircuitBreaker({ ...c.config, clock: () => now, isFailure: (e) => e !== IGNORED });
+        breaker = new CircuitBreaker(options);
     } catch (e) {
         if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
         const message = e.message.replace(/^halfopen: /, '');
@@ -239,6 +292,26 @@ async function runCase(c) {
             case 'reset':
                 breaker.reset();
                 break;
+            case 'adopt':
+                breaker.adopt(step.state === 'open' ? { state: 'open', remainingMs: step.remainingMs, k: step.k } : { state: step.state });
+                break;
+            case 'restart': {
+                // Snapshot at `at`; a fresh breaker of the same config, whose
+                // clock reads `restoreAt`, restored from it. Its calls are
+                // new: the old breaker's named permits are forgotten (held,
+                // so that no finalizer releases them into the old breaker).
+                const bytes = breaker.snapshot();
+                now = step.restoreAt;
+                held.push(...calls.values());
+                calls.clear();
+                try {
+                    breaker = CircuitBreaker.restore(bytes, { ...options, sameClock: step.sameClock ?? false });
+                } catch (e) {
+                    if (e instanceof SnapshotError) throw fail(`restore refused: ${e.message}`);
+                    throw e;
+                }
+                break;
+            }
             default: // state
                 break;
         }

@@ -24,12 +24,13 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use halfopen::{
-    Breaker, Config, ConfigError, ConfigErrorKind, MockClock, Rejected, SnapshotError, State,
-    SNAPSHOT_LEN,
+    AnyPolicy, Breaker, Cause, Config, ConfigError, ConfigErrorKind, FleetState, MockClock,
+    Rejected, SnapshotError, State, SNAPSHOT_LEN,
 };
 use halfopen_wasm::{
-    config_error_values, config_input, config_keys, decode_token, encode_token, metric_fields,
-    reject_code, state_code, WasmBreaker, CONFIG_ERROR_KINDS, CONFIG_ERROR_LEN, CONFIG_ERROR_OTHER,
+    cause_code, config_error_values, config_input, config_keys, decode_token, encode_token,
+    metric_fields, reject_code, state_code, WasmBreaker, CAUSES, CONFIG_ERROR_KINDS,
+    CONFIG_ERROR_LEN, CONFIG_ERROR_OTHER, FLEET_CLOSED, FLEET_ISOLATED, FLEET_OPEN, FLEET_STATES,
     HALF_OPEN_PERMIT, OUTCOME_FAILURE, OUTCOME_IGNORE, OUTCOME_SUCCESS, REJECT_REASONS,
     SNAPSHOT_IN_USE, SNAPSHOT_OTHER, SNAPSHOT_REASONS, STATES, TIMED_PERMIT, TRIP_POLICIES,
 };
@@ -160,6 +161,7 @@ fn valid_value(key: &str) -> i64 {
     match key {
         "consecutiveFailures" => 3,
         "failureRate.percent" | "timeWindow.percent" => 50,
+        "failureRate.failures" | "timeWindow.failures" => 4,
         "failureRate.window" => 10,
         "timeWindow.buckets" => 8,
         "failureRate.minimumCalls" | "timeWindow.minimumCalls" => 5,
@@ -169,6 +171,9 @@ fn valid_value(key: &str) -> i64 {
         "slowCallMs" => 100,
         "backoff.factor" => 2,
         "backoff.maxOpenMs" => 60_000,
+        "halfOpenMaxWaitMs" => 5_000,
+        "jitter.percent" => 20,
+        "jitter.seed" => 42,
         _ => panic!("give the new configuration key {key} a valid value in tests/generated.rs"),
     }
 }
@@ -428,12 +433,15 @@ fn wasm_restore(pairs: &Pairs, bytes: &[u8]) -> (u32, f64) {
         config_input(i as u32, key as u32, *v as f64);
     }
     let b = WasmBreaker::create(pairs.len() as u32, 0.0, true).expect("a valid configuration");
-    if bytes.len() == SNAPSHOT_LEN {
-        for (i, w) in bytes.chunks(4).enumerate() {
+    // As the JS layer passes them: padded to SNAPSHOT_LEN, if not longer.
+    if bytes.len() <= SNAPSHOT_LEN {
+        let mut padded = [0u8; SNAPSHOT_LEN];
+        padded[..bytes.len()].copy_from_slice(bytes);
+        for (i, w) in padded.chunks(4).enumerate() {
             b.set_snapshot_word(i as u32, u32::from_le_bytes(w.try_into().unwrap()));
         }
     }
-    let code = b.restore(bytes.len() as u32);
+    let code = b.restore(bytes.len() as u32, false);
     (code, b.number())
 }
 
@@ -552,6 +560,207 @@ fn snapshot_templates(cases: &[SnapshotCase]) -> Vec<SnapshotTemplate> {
 }
 
 // ---------------------------------------------------------------------------
+// Fleet states and transition causes.
+
+const FLEET_PARAMS: &[&str] = &["remainingMs"];
+
+/// The message of a refused fleet state (`FleetStateError`), with the
+/// remaining time as its parameter.
+fn fleet_template() -> Template {
+    let sample = 1_099_511_627_776u64;
+    let e = FleetState::open(sample, 0).expect_err("a remaining time too long");
+    let t = template(&e.to_string(), FLEET_PARAMS, &[(0, sample.to_string())]);
+    for r in [1u64 << 31, u64::MAX, 9_007_199_254_740_991] {
+        let e = FleetState::open(r, 3).expect_err("too long");
+        assert_eq!(t.render(&[r.to_string()]), e.to_string());
+    }
+    t
+}
+
+/// A fleet state refused by the core, for the Node test.
+fn fleet_error_sample() -> (u64, String) {
+    let r = (1u64 << 31) + 5;
+    (r, FleetState::open(r, 0).unwrap_err().to_string())
+}
+
+/// Every cause the core reports (`Cause` is non-exhaustive: a new one
+/// needs a line here and in `cause_code`).
+const CORE_CAUSES: [Cause; 8] = [
+    Cause::Trip,
+    Cause::RetryAt,
+    Cause::TrialsSucceeded,
+    Cause::TrialFailed,
+    Cause::HalfOpenMaxWait,
+    Cause::Isolate,
+    Cause::Reset,
+    Cause::Fleet,
+];
+
+// ---------------------------------------------------------------------------
+// Presets: the core's, as JS options.
+
+/// The core's presets, by their JS names, with their operation timeouts.
+fn presets() -> Vec<(&'static str, Config<AnyPolicy>, Option<u32>)> {
+    use halfopen::presets as p;
+    vec![
+        ("httpApi", p::HTTP_API.into_any(), None),
+        ("database", p::DATABASE.into_any(), None),
+        ("criticalService", p::CRITICAL_SERVICE.into_any(), None),
+        ("highVolume", p::HIGH_VOLUME.into_any(), None),
+        ("platformApi", p::PLATFORM_API.into_any(), None),
+        ("realtime", p::REALTIME.into_any(), None),
+        ("embeddingService", p::EMBEDDING_SERVICE.into_any(), None),
+        (
+            "cloudService",
+            p::CLOUD_SERVICE.into_any(),
+            Some(p::CLOUD_SERVICE_TIMEOUT_MS),
+        ),
+        (
+            "serviceBus",
+            p::SERVICE_BUS.into_any(),
+            Some(p::SERVICE_BUS_TIMEOUT_MS),
+        ),
+        (
+            "blobStorage",
+            p::BLOB_STORAGE.into_any(),
+            Some(p::BLOB_STORAGE_TIMEOUT_MS),
+        ),
+        (
+            "keyVault",
+            p::KEY_VAULT.into_any(),
+            Some(p::KEY_VAULT_TIMEOUT_MS),
+        ),
+    ]
+}
+
+/// The configuration keys of `c`: every key of its policy that holds a
+/// value (`minimumCalls` only with a rate rule), the base keys, and the
+/// optional keys that are set. Checked: the keys build `c` again.
+fn preset_pairs(c: &Config<AnyPolicy>) -> Pairs {
+    let mut out: Pairs = Vec::new();
+    let opt = |out: &mut Pairs, k: &'static str, v: Option<i64>| {
+        if let Some(v) = v {
+            out.push((k, v));
+        }
+    };
+    match c.policy() {
+        AnyPolicy::ConsecutiveFailures(p) => {
+            out.push(("consecutiveFailures", p.threshold().into()))
+        }
+        AnyPolicy::FailureRate(p) => {
+            opt(&mut out, "failureRate.percent", p.percent().map(i64::from));
+            opt(
+                &mut out,
+                "failureRate.failures",
+                p.failures().map(i64::from),
+            );
+            out.push(("failureRate.window", p.window().into()));
+            if p.percent().is_some() {
+                out.push(("failureRate.minimumCalls", p.minimum_calls().into()));
+            }
+        }
+        AnyPolicy::TimeWindow(p) => {
+            opt(&mut out, "timeWindow.percent", p.percent().map(i64::from));
+            opt(&mut out, "timeWindow.failures", p.failures().map(i64::from));
+            out.push(("timeWindow.windowMs", p.window_ms().into()));
+            out.push(("timeWindow.buckets", p.buckets().into()));
+            if p.percent().is_some() {
+                out.push(("timeWindow.minimumCalls", p.minimum_calls().into()));
+            }
+        }
+    }
+    out.push(("openMs", c.open_ms().into()));
+    out.push(("halfOpenMaxCalls", c.half_open_max_calls().into()));
+    out.push(("successThreshold", c.success_threshold().into()));
+    opt(&mut out, "slowCallMs", c.slow_call_ms().map(i64::from));
+    if let Some((factor, max)) = c.backoff() {
+        out.push(("backoff.factor", factor.into()));
+        out.push(("backoff.maxOpenMs", max.into()));
+    }
+    opt(
+        &mut out,
+        "halfOpenMaxWaitMs",
+        c.half_open_max_wait_ms().map(i64::from),
+    );
+    if let Some((percent, seed)) = c.jitter() {
+        out.push(("jitter.percent", percent.into()));
+        out.push(("jitter.seed", seed.into()));
+    }
+    let again = build(&out).unwrap_or_else(|e| panic!("{out:?}: {e}"));
+    assert_eq!(&again, c, "the keys {out:?} build the preset again");
+    for (k, _) in &out {
+        assert!(
+            config_keys().any(|x| x == *k),
+            "{k} is not a key of the module"
+        );
+    }
+    out
+}
+
+/// Configuration keys (and JS-side entries) as a JS object literal, the
+/// shape the JS options take: a policy's keys under `trip`, a dotted key a
+/// field of an object.
+fn options_literal(pairs: &[(&str, i64)]) -> String {
+    // (name, fields or value), in order of first appearance.
+    enum Node {
+        Leaf(i64),
+        Object(Vec<(String, Node)>),
+    }
+    fn insert(into: &mut Vec<(String, Node)>, path: &[&str], v: i64) {
+        let (head, rest) = (path[0], &path[1..]);
+        if rest.is_empty() {
+            into.push((head.to_owned(), Node::Leaf(v)));
+            return;
+        }
+        let at = match into.iter().position(|(k, _)| k == head) {
+            Some(i) => i,
+            None => {
+                into.push((head.to_owned(), Node::Object(Vec::new())));
+                into.len() - 1
+            }
+        };
+        match &mut into[at].1 {
+            Node::Object(fields) => insert(fields, rest, v),
+            Node::Leaf(_) => panic!("{head} is a value and an object"),
+        }
+    }
+    fn render(fields: &[(String, Node)]) -> String {
+        let inner: Vec<String> = fields
+            .iter()
+            .map(|(k, n)| match n {
+                Node::Leaf(v) => format!("{k}: {v}"),
+                Node::Object(f) => format!("{k}: {}", render(f)),
+            })
+            .collect();
+        format!("{{ {} }}", inner.join(", "))
+    }
+    let mut root = Vec::new();
+    for (key, v) in pairs {
+        let mut path: Vec<&str> = key.split('.').collect();
+        if TRIP_POLICIES.contains(&path[0]) {
+            path.insert(0, "trip");
+        }
+        insert(&mut root, &path, *v);
+    }
+    render(&root)
+}
+
+/// Each preset's options as a JS object literal (the package's `presets`,
+/// and the text index.d.ts documents each with).
+fn preset_literals() -> Vec<(&'static str, String)> {
+    presets()
+        .into_iter()
+        .map(|(name, config, timeout)| {
+            let mut pairs = preset_pairs(&config);
+            if let Some(ms) = timeout {
+                pairs.push(("timeoutMs", ms.into()));
+            }
+            (name, options_literal(&pairs))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
 // The files.
 
 const HEADER: &str =
@@ -662,6 +871,32 @@ fn facts_js() -> String {
         js_list(metrics.iter(), |(name, _)| json_str(name)),
     );
     item(
+        "The causes of a transition, each at the index that is its code.",
+        "CAUSES",
+        js_list(CAUSES, json_str),
+    );
+    item(
+        "The fleet states adopt() takes, each at the index that is its code.",
+        "FLEET_STATES",
+        js_list(FLEET_STATES, |f| json_str(f.as_str())),
+    );
+    item(
+        "The core's message for a fleet state it refuses (FleetStateError), by its remaining time.",
+        "FLEET_ERROR",
+        fleet_template().js(),
+    );
+    item(
+        "The core's presets (halfopen::presets) as options: each a configuration and, for some, an operation timeout.",
+        "PRESETS",
+        format!(
+            "{{\n{}}}",
+            preset_literals()
+                .iter()
+                .map(|(name, lit)| format!("    {name}: {lit},\n"))
+                .collect::<String>()
+        ),
+    );
+    item(
         "The length of a snapshot in bytes.",
         "SNAPSHOT_LEN",
         SNAPSHOT_LEN.to_string(),
@@ -739,7 +974,14 @@ fn core_errors_json() -> String {
         })
         .collect();
     s.push_str(&lines.join(",\n"));
-    s.push_str("\n  ],\n  \"snapshots\": [\n");
+    let (r, message) = fleet_error_sample();
+    write!(
+        s,
+        "\n  ],\n  \"fleet\": {{ \"remainingMs\": {r}, \"message\": {} }},",
+        json_str(&message)
+    )
+    .unwrap();
+    s.push_str("\n  \"snapshots\": [\n");
     let lines: Vec<String> = snapshot_cases()
         .iter()
         .map(|c| {
@@ -810,6 +1052,38 @@ fn codes_are_table_indices() {
         (0, 1, 2),
         "record's match"
     );
+    for c in CORE_CAUSES {
+        assert_eq!(CAUSES[cause_code(c) as usize], c.as_str(), "{c:?}");
+    }
+    assert_eq!(CAUSES.len(), CORE_CAUSES.len() + 1);
+    assert_eq!(CAUSES[CORE_CAUSES.len()], "other");
+    for (code, f) in [
+        (FLEET_OPEN, "open"),
+        (FLEET_CLOSED, "closed"),
+        (FLEET_ISOLATED, "isolated"),
+    ] {
+        assert_eq!(FLEET_STATES[code as usize].as_str(), f);
+    }
+}
+
+#[test]
+fn adopt_through_the_module_is_the_cores_adopt() {
+    let pairs: Pairs = vec![("consecutiveFailures", 1), ("openMs", 1_000)];
+    let keys: Vec<&str> = config_keys().collect();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        config_input(
+            i as u32,
+            keys.iter().position(|x| x == k).unwrap() as u32,
+            *v as f64,
+        );
+    }
+    // The module's clock and transition hook are JS's: on the host only the
+    // refusals, which touch neither, are tried (the Node tests adopt).
+    let b = WasmBreaker::create(pairs.len() as u32, 0.0, true).unwrap();
+    for r in [-1.0, 0.5, 2_147_483_648.0, f64::NAN, f64::INFINITY, 1e300] {
+        assert!(!b.adopt(FLEET_OPEN, r, 0), "{r}");
+    }
+    assert_eq!(b.state(), 0);
 }
 
 #[test]
@@ -918,6 +1192,39 @@ fn index_d_ts_unions_name_what_the_tables_name() {
         dts_union(&dts, "class SnapshotError", "readonly reason:"),
         snapshot
     );
+    let causes: Vec<String> = CORE_CAUSES.iter().map(|c| c.as_str().to_owned()).collect();
+    assert_eq!(dts_union(&dts, "", "export type TransitionCause ="), causes);
+    let fleet: Vec<String> = FLEET_STATES
+        .iter()
+        .filter(|f| !matches!(f, FleetState::Open { .. }))
+        .map(|f| f.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        dts_union(&dts, "export type FleetState", "readonly state:"),
+        ["open"]
+    );
+    assert_eq!(
+        dts_union(&dts, "export type FleetState", "| { readonly state:"),
+        fleet
+    );
+    // Each preset is documented with its options, as the package has them.
+    let presets = dts.split("export declare const presets").nth(1).unwrap();
+    for (name, literal) in preset_literals() {
+        let at = presets
+            .find(&format!("readonly {name}: PresetOptions;"))
+            .unwrap_or_else(|| panic!("index.d.ts presets has no {name}"));
+        let doc = &presets[..at];
+        let doc = &doc[doc.rfind("/**").unwrap()..];
+        let doc: String = doc
+            .lines()
+            .map(|l| l.trim().trim_start_matches('*').trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            doc.contains(&format!("`{literal}`")),
+            "index.d.ts documents presets.{name} with `{literal}`"
+        );
+    }
     // Every metric (or its object) is a member of Metrics.
     let metrics = dts.split("export interface Metrics").nth(1).unwrap();
     let metrics = &metrics[..metrics.find("\n}").unwrap()];

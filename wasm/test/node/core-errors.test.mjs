@@ -101,10 +101,18 @@ test('snapshot refusals: the core\'s reason and message for every refusal', () =
     }
 });
 
+test('a fleet state the core refuses: its message, as a RangeError naming remainingMs', () => {
+    const b = new CircuitBreaker();
+    assert.throws(
+        () => b.adopt({ state: 'open', remainingMs: cases.fleet.remainingMs, k: 0 }),
+        (e) => e instanceof RangeError && e.key === 'remainingMs' && e.message === cases.fleet.message,
+    );
+});
+
 test('a snapshot the core accepts, from the same bytes the refusals were cut from', () => {
     // foreignConfig's bytes are a good snapshot of its breaker's neighbour.
     const good = cases.snapshots.find((s) => s.reason === 'foreignConfig');
-    const b = CircuitBreaker.restore(Uint8Array.from(good.bytes), { trip: { consecutiveFailures: 1 }, openMs: 60_000, clock: () => 5_000 });
+    const b = CircuitBreaker.restore(Uint8Array.from(good.bytes), { trip: { consecutiveFailures: 1 }, openMs: 60_000, clock: () => 5_000, sameClock: true });
     assert.equal(b.state, 'open');
 });
 
