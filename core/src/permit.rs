@@ -97,6 +97,16 @@ impl PermitToken {
         Self::granted(w, started_ms)
     }
 
+    /// A copy, for the breaker's own use while the permit stays armed (the
+    /// public type is not `Clone`: a token is used once).
+    #[inline(always)]
+    pub(crate) const fn dup(&self) -> Self {
+        Self {
+            key: self.key,
+            started_ms: self.started_ms,
+        }
+    }
+
     /// The token of a permit granted under state word `w` (closed or
     /// half-open).
     #[inline(always)]
@@ -123,13 +133,21 @@ impl<C: Clock, P: Policy, O: Observer> Permit<'_, '_, C, P, O> {
     }
     /// Records `outcome`.
     pub fn record(self, outcome: Outcome) {
-        // The permit stays armed while the state is updated: if user code
-        // unwinds in there (a clock read for a slow-call check or a trip, a
-        // transition hook), its drop frees the half-open slot it holds. Every
-        // state change that can precede such a panic starts a new epoch, so
-        // that late release is then a no-op, never a second one.
         let breaker = self.breaker;
-        let counted = breaker.apply(&self.token, Some(outcome));
+        if !self.token.is_trial() {
+            // A closed call's permit holds no slot: nothing to give back if
+            // user code unwinds while the state is updated.
+            let token = self.into_token();
+            let counted = breaker.apply(token, Some(outcome));
+            return breaker.report(counted);
+        }
+        // A trial permit stays armed while the state is updated: if user
+        // code unwinds in there (a clock read for a slow-call check or a
+        // trip, a transition hook), its drop frees the half-open slot it
+        // holds. Every state change that can precede such a panic starts a
+        // new epoch, so that late release is then a no-op, never a second
+        // one.
+        let counted = breaker.apply(self.token.dup(), Some(outcome));
         core::mem::forget(self);
         // The outcome hooks run last, on a consistent breaker.
         breaker.report(counted);
@@ -155,7 +173,7 @@ impl<C: Clock, P: Policy, O: Observer> Permit<'_, '_, C, P, O> {
 
 impl<C: Clock, P: Policy, O: Observer> Drop for Permit<'_, '_, C, P, O> {
     fn drop(&mut self) {
-        self.breaker.apply(&self.token, None);
+        self.breaker.apply(self.token.dup(), None);
     }
 }
 
@@ -178,6 +196,6 @@ pub(crate) struct SlotGuard<'g, 'a, C: Clock, P: Policy, O: Observer> {
 
 impl<C: Clock, P: Policy, O: Observer> Drop for SlotGuard<'_, '_, C, P, O> {
     fn drop(&mut self) {
-        self.breaker.apply(self.token, None);
+        self.breaker.apply(self.token.dup(), None);
     }
 }

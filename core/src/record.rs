@@ -16,13 +16,13 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     /// Records the outcome of a detached permit.
     #[inline]
     pub fn record_token(&self, token: PermitToken, outcome: Outcome) {
-        let counted = self.apply(&token, Some(outcome));
+        let counted = self.apply(token, Some(outcome));
         self.report(counted);
     }
 
     /// Gives back a detached permit without an outcome (a *drop*).
     pub fn release_token(&self, token: PermitToken) {
-        self.apply(&token, None);
+        self.apply(token, None);
     }
 
     /// Runs the observer hook of an outcome, after the state was updated.
@@ -41,7 +41,7 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     /// run is a clock read (slow calls, a trip, a time bucket) and a
     /// transition hook.
     #[inline(always)]
-    pub(crate) fn apply(&self, token: &PermitToken, outcome: Option<Outcome>) -> Counted {
+    pub(crate) fn apply(&self, token: PermitToken, outcome: Option<Outcome>) -> Counted {
         if outcome == Some(Outcome::Success) && !token.is_timed() {
             // Relaxed: the fast path reads nothing the word could publish; the
             // slow path's compare-and-swaps order what they change.
@@ -50,7 +50,7 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
             // with no failure run to reset writes nothing.
             if w.0 != token.key as u32 || !matches!(self.config.policy.kind(), Kind::Consecutive(_))
             {
-                self.apply_slow(token, w, false, None);
+                self.apply_slow(token.key, w, false, None);
             }
             return Counted::Success;
         }
@@ -58,7 +58,7 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     }
 
     #[inline(never)]
-    fn apply_outcome(&self, token: &PermitToken, outcome: Option<Outcome>) -> Counted {
+    fn apply_outcome(&self, token: PermitToken, outcome: Option<Outcome>) -> Counted {
         let mut now = None;
         let (failed, counted) = match outcome {
             Some(Outcome::Success) => {
@@ -81,31 +81,25 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                 if cfg!(feature = "half-open-max-wait") && self.config.half_open_max_wait_ms != 0 {
                     self.expire(self.load(), &mut now);
                 }
-                self.release(token);
+                self.release(&token);
                 return Counted::Ignored;
             }
             None => {
                 if cfg!(feature = "half-open-max-wait") && self.config.half_open_max_wait_ms != 0 {
                     self.expire(self.load(), &mut now);
                 }
-                self.release(token);
+                self.release(&token);
                 return Counted::Dropped;
             }
         };
-        self.apply_slow(token, self.load(), failed, now);
+        self.apply_slow(token.key, self.load(), failed, now);
         counted
     }
 
-    /// Applies a success or failure of `token`; `w` is a fresh load of the
-    /// state word.
+    /// Applies a success or failure of the permit granted under the low
+    /// half `key` of a state word; `w` is a fresh load of the state word.
     #[inline(never)]
-    pub(crate) fn apply_slow(
-        &self,
-        token: &PermitToken,
-        w: Word,
-        failed: bool,
-        mut now: Option<u64>,
-    ) {
+    pub(crate) fn apply_slow(&self, key: u16, w: Word, failed: bool, mut now: Option<u64>) {
         // A half-open breaker past its deadline re-opens first: then this
         // outcome is stale.
         let w = self.expire(w, &mut now);
@@ -113,7 +107,7 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
         // in an epoch of the state it was granted in: a closed permit held
         // while the 14-bit epoch wrapped onto a half-open epoch (or a trial
         // permit onto a closed one) is stale too. Both in one compare.
-        if w.0 as u16 != token.key {
+        if w.0 as u16 != key {
             return;
         }
         match w.state() {
