@@ -17,8 +17,8 @@
 //! ```
 //!
 //! The time is `retryAt` when open (version 1 kept `openedAt`),
-//! `halfOpenAt` when half-open (0 if the entry time was not written yet),
-//! else 0.
+//! `halfOpenAt` when half-open (the snapshot's own reading if the entry time
+//! was not written yet; an entry before the clock's zero reads as 0), else 0.
 //!
 //! What is not carried: trial permits in flight (they did not survive the
 //! restart either; a restored half-open breaker has every slot free), the
@@ -51,7 +51,7 @@
 //! fingerprint from the public configuration. Such bytes still restore only
 //! a state a breaker can be in (never one open longer than one open
 //! duration), but they can choose which. Where others can write the stored
-//! snapshot, seal it: append a MAC over the 40 bytes (HMAC-SHA-256, or a
+//! snapshot, seal it: append a MAC over the 48 bytes (HMAC-SHA-256, or a
 //! keyed BLAKE2s/SipHash on firmware) with a key the writer keeps, and verify
 //! it before calling `restore`.
 
@@ -418,7 +418,8 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                     // The part of halfOpenMaxWaitMs that was left is left:
                     // the entry moves with the clock (kept modulo 2^34, so
                     // an entry before the clock's zero is exact too).
-                    let t = if at == 0 {
+                    // (Version 1 kept no entry time: entered at the restore.)
+                    let t = if v1 {
                         now
                     } else if rebase {
                         now.wrapping_sub(taken.saturating_sub(at)) & ((1 << 34) - 1)

@@ -16,9 +16,12 @@
 //! Two boots. The cold boot runs reads 0..40, ends with the sensor breaker
 //! open, writes both breakers' snapshots (and the firmware clock) to
 //! `.uninit` RAM and resets the core (SYSRESETREQ). The warm boot restores
-//! them, checks the round trip, runs reads 40..50 (the restored open breaker
-//! rejects until its retry time, then closes), and exits through
-//! semihosting: 0 when every check passed.
+//! them, checks the round trip, logs the open time the sensor breaker has
+//! left, restores the same bytes once more on a clock that starts again from
+//! zero (a board without an RTC: `restore` re-bases, so exactly that time is
+//! left) and checks it, runs reads 40..50 (the restored open breaker rejects
+//! until its retry time, then closes), and exits through semihosting: 0 when
+//! every check passed.
 //!
 //! This is the example to copy. The conformance vectors run in a separate
 //! self-test binary (src/bin/selftest.rs, feature `vectors`).
@@ -33,8 +36,8 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 
 use embassy_time::{Duration, Ticker};
 use halfopen::{
-    config, Breaker, CallError, Config, ConsecutiveFailures, Counters, OnTransition, State, Totals,
-    Transition,
+    config, Breaker, CallError, Config, ConsecutiveFailures, Counters, FnClock, OnTransition,
+    State, Totals, Transition,
 };
 use heapless::{Deque, Vec};
 
@@ -464,6 +467,17 @@ fn finish(ok: bool) -> ! {
 // ---------------------------------------------------------------------------
 // Boot
 
+/// What an open snapshot had left of its open period when it was taken:
+/// `retryAt - takenAt` (format 2 layout, see the core's snapshot docs).
+fn open_left(bytes: &[u8; halfopen::SNAPSHOT_LEN]) -> Option<u64> {
+    let le64 = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&bytes[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    (bytes[3] == 1).then(|| le64(8).saturating_sub(le64(36)))
+}
+
 /// Restores what the cold boot saved, checking the round trip. Runs before
 /// the executor starts, so before the breakers are shared.
 fn warm_start(saved: &Saved) -> bool {
@@ -478,6 +492,13 @@ fn warm_start(saved: &Saved) -> bool {
                 // Totals are not part of a snapshot; the record carries them.
                 breaker.observer().0.set(totals);
                 defmt::info!("boot: {=str} breaker restored: {}", name, breaker.metrics());
+                if let Some(left) = open_left(bytes) {
+                    defmt::info!(
+                        "boot: {=str} breaker open, {=u64} ms of its open period left",
+                        name,
+                        left
+                    );
+                }
                 ok &= check("snapshot round trip", &breaker.snapshot(), bytes);
             }
             Err(e) => {
@@ -486,6 +507,26 @@ fn warm_start(saved: &Saved) -> bool {
             }
         }
     }
+    // A board without a clock that survives the reset restarts SysTick from
+    // zero: `restore` re-bases, so the open period keeps exactly the time it
+    // had left (the reset itself counts as no time), whatever the clock
+    // reads now.
+    let since_boot = FnClock(|| embassy_time::Instant::now().as_millis());
+    let from_zero = Breaker::new(&SENSOR_CONFIG, since_boot);
+    ok &= check("re-based restore", from_zero.restore(&saved.sensor), Ok(()));
+    let left = from_zero
+        .metrics()
+        .retry_at
+        .map(|t| t.saturating_sub(embassy_time::Instant::now().as_millis()));
+    defmt::info!(
+        "boot: sensor restored on a clock from zero, {=?} ms of its open period left",
+        left
+    );
+    ok &= check(
+        "open time left after a re-based restore",
+        left,
+        open_left(&saved.sensor),
+    );
     // What restore refuses: a damaged copy, and another breaker's bytes.
     let scratch = Breaker::new(&SENSOR_CONFIG, Uptime);
     let mut damaged = saved.sensor;
