@@ -8,6 +8,7 @@ use super::Clock;
 /// never picks a tick rate.
 #[derive(Debug, Clone, Copy, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(docsrs, doc(cfg(feature = "embassy-time")))]
 pub struct EmbassyClock;
 
 impl Clock for EmbassyClock {
@@ -22,6 +23,7 @@ impl<C: Clock, P: crate::Policy, O: crate::Observer> crate::Breaker<'_, C, P, O>
     /// `embassy-time`). An `Err` and a timeout count as failures; a timeout
     /// returns [`CallError::TimedOut`](crate::CallError::TimedOut) and drops
     /// the operation's future.
+    #[cfg_attr(docsrs, doc(cfg(feature = "embassy-time")))]
     pub async fn call_with_timeout<T, E, F>(
         &self,
         timeout: embassy_time::Duration,

@@ -19,6 +19,7 @@ static ORIGIN: OnceLock<Instant> = OnceLock::new();
 /// assert!(b >= a);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct StdClock;
 
 impl Clock for StdClock {
@@ -43,6 +44,7 @@ impl Clock for StdClock {
 /// assert!(SystemClock.now_ms() > 1_600_000_000_000);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct SystemClock;
 
 impl Clock for SystemClock {

@@ -114,8 +114,9 @@ impl Guard {
                 if let (Some(e), f) = own {
                     self.deposit(e, f, current);
                     own.0 = None;
-                    fence(SeqCst); // see `backlog_pending`
-                                   // The owner may have released before the deposit landed.
+                    // See `backlog_pending`. The owner may have released
+                    // before the deposit landed.
+                    fence(SeqCst);
                     if let Some(m) = self.try_own() {
                         let t = self.drain(m, None, current, apply);
                         trip = t.or(trip);
