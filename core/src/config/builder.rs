@@ -8,22 +8,22 @@ use crate::policy::{AnyPolicy, ConsecutiveFailures, FailureRate, TimeWindow};
 
 /// The raw values of a configuration, as the user gave them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Raw {
-    trip: RawTrip,
+pub(super) struct Raw {
+    pub(super) trip: RawTrip,
     /// Whether a trip policy was chosen by key (run-time builder only).
-    trip_chosen: bool,
-    open_ms: i64,
-    half_open_max_calls: i64,
-    success_threshold: i64,
-    slow_call_ms: Option<i64>,
-    backoff: Option<(i64, i64)>,
-    half_open_max_wait_ms: Option<i64>,
+    pub(super) trip_chosen: bool,
+    pub(super) open_ms: i64,
+    pub(super) half_open_max_calls: i64,
+    pub(super) success_threshold: i64,
+    pub(super) slow_call_ms: Option<i64>,
+    pub(super) backoff: Option<(i64, i64)>,
+    pub(super) half_open_max_wait_ms: Option<i64>,
     /// `(percent, seed)`.
-    jitter: Option<(i64, i64)>,
+    pub(super) jitter: Option<(i64, i64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RawTrip {
+pub(super) enum RawTrip {
     Consecutive(i64),
     /// `percent` and `failures` may be [`UNSET`] (not given); at least one
     /// must be given. `minimum_calls` defaults to 1.
@@ -51,7 +51,7 @@ enum RawTrip {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ConfigBuilder<P = ConsecutiveFailures> {
-    raw: Raw,
+    pub(super) raw: Raw,
     _policy: PhantomData<P>,
 }
 
@@ -202,124 +202,10 @@ impl ConfigBuilder<AnyPolicy> {
     pub const fn build(self) -> Result<Config<AnyPolicy>, ConfigError> {
         validate(&self.raw)
     }
-
-    /// Sets one value by its specification key path, e.g. `"openMs"`,
-    /// `"consecutiveFailures"`, `"failureRate.window"`, `"backoff.maxOpenMs"`.
-    ///
-    /// Giving any key of a trip policy selects that policy; all of its keys
-    /// must then be given. Values are checked by [`build`](Self::build), so a
-    /// negative or huge value is reported there with its key. An unknown key
-    /// is an error at once.
-    ///
-    /// ```
-    /// use halfopen::Config;
-    ///
-    /// let err = Config::builder()
-    ///     .set("failureRate.percent", 50).unwrap()
-    ///     .set("failureRate.window", 65).unwrap()
-    ///     .set("failureRate.minimumCalls", 10).unwrap()
-    ///     .build()
-    ///     .unwrap_err();
-    /// assert_eq!(err.key(), "failureRate.window");
-    /// assert_eq!(err.to_string(), "failureRate.window = 65 is out of range 1..=64");
-    /// ```
-    pub fn set(mut self, key: &str, value: i64) -> Result<Self, ConfigError> {
-        let r = &mut self.raw;
-        match key {
-            "consecutiveFailures" => policy_key(r, RawTrip::Consecutive(value)),
-            "openMs" => r.open_ms = value,
-            "halfOpenMaxCalls" => r.half_open_max_calls = value,
-            "successThreshold" => r.success_threshold = value,
-            "slowCallMs" => r.slow_call_ms = Some(value),
-            "backoff.factor" => {
-                r.backoff = Some((value, r.backoff.map_or(i64::MIN, |b| b.1)));
-            }
-            "backoff.maxOpenMs" => {
-                r.backoff = Some((r.backoff.map_or(i64::MIN, |b| b.0), value));
-            }
-            "halfOpenMaxWaitMs" => r.half_open_max_wait_ms = Some(value),
-            "jitter.percent" => r.jitter = Some((value, r.jitter.map_or(0, |j| j.1))),
-            "jitter.seed" => r.jitter = Some((r.jitter.map_or(UNSET, |j| j.0), value)),
-            _ => {
-                if let Some(field) = key.strip_prefix("failureRate.") {
-                    let (mut p, mut f, mut w, mut m) = match r.trip {
-                        RawTrip::Rate {
-                            percent,
-                            failures,
-                            window,
-                            minimum_calls,
-                        } => (percent, failures, window, minimum_calls),
-                        _ => (UNSET, UNSET, UNSET, UNSET),
-                    };
-                    match field {
-                        "percent" => p = value,
-                        "failures" => f = value,
-                        "window" => w = value,
-                        "minimumCalls" => m = value,
-                        _ => return Err(ConfigError::unknown_key()),
-                    }
-                    let next = RawTrip::Rate {
-                        percent: p,
-                        failures: f,
-                        window: w,
-                        minimum_calls: m,
-                    };
-                    policy_key(r, next);
-                } else if let Some(field) = key.strip_prefix("timeWindow.") {
-                    let (mut p, mut f, mut w, mut b, mut m) = match r.trip {
-                        RawTrip::Time {
-                            percent,
-                            failures,
-                            window_ms,
-                            buckets,
-                            minimum_calls,
-                        } => (percent, failures, window_ms, buckets, minimum_calls),
-                        _ => (UNSET, UNSET, UNSET, UNSET, UNSET),
-                    };
-                    match field {
-                        "percent" => p = value,
-                        "failures" => f = value,
-                        "windowMs" => w = value,
-                        "buckets" => b = value,
-                        "minimumCalls" => m = value,
-                        _ => return Err(ConfigError::unknown_key()),
-                    }
-                    let next = RawTrip::Time {
-                        percent: p,
-                        failures: f,
-                        window_ms: w,
-                        buckets: b,
-                        minimum_calls: m,
-                    };
-                    policy_key(r, next);
-                } else {
-                    return Err(ConfigError::unknown_key());
-                }
-            }
-        }
-        Ok(self)
-    }
-}
-
-/// Applies a policy key: it replaces the default policy or updates the same
-/// policy; keys of a second policy make a conflict.
-fn policy_key(raw: &mut Raw, next: RawTrip) {
-    let same = matches!(
-        (raw.trip, next),
-        (RawTrip::Consecutive(_), RawTrip::Consecutive(_))
-            | (RawTrip::Rate { .. }, RawTrip::Rate { .. })
-            | (RawTrip::Time { .. }, RawTrip::Time { .. })
-    );
-    raw.trip = if same || !raw.trip_chosen {
-        next
-    } else {
-        RawTrip::Conflict
-    };
-    raw.trip_chosen = true;
 }
 
 /// Marks a key that a run-time policy was given without; reported as missing.
-const UNSET: i64 = i64::MIN;
+pub(super) const UNSET: i64 = i64::MIN;
 
 const fn check(key: &'static str, v: i64, min: i64, max: i64) -> Result<(), ConfigError> {
     if v == UNSET {

@@ -10,6 +10,7 @@
 
 mod builder;
 mod error;
+mod keys;
 
 pub use builder::ConfigBuilder;
 pub use error::{ConfigError, ConfigErrorKind};
