@@ -6,8 +6,11 @@
 //! array of cases; [`model`] parses it into typed cases (every rule of the
 //! format, and the reason text for a malformed case, lives there) and
 //! [`run`] executes them on the host. The firmware example's on-device
-//! runner takes its cases from the same [`model`].
+//! runner takes its cases from the same [`model`]. [`generate`] writes
+//! random vector files whose expectations are what the core does, for the
+//! other runners to pass (`gen-vectors`).
 
+pub mod generate;
 pub mod model;
 pub mod run;
 
