@@ -3,7 +3,8 @@
 # and the host runner print the same lines, line for line, on
 # tests/selftest/failing.json, and both exit non-zero. The host runner is the
 # reference; its lines are tests/selftest/failing.expected (checked by
-# `cargo test -p halfopen-conformance`).
+# `cargo test -p halfopen-conformance`). Then random.sh: both runners pass
+# the same randomly generated cases (gen-vectors) and print the same lines.
 #
 #   bash tests/selftest/agree.sh      (after wasm/ci.sh has installed the package)
 set -uo pipefail
@@ -22,3 +23,4 @@ if ! diff <(echo "$host") <(echo "$node"); then
   exit 1
 fi
 echo "ok: host and node runners print the same $(echo "$host" | wc -l) lines on tests/selftest/failing.json ($(echo "$host" | tail -n 1))"
+exec bash "$root/tests/selftest/random.sh"
