@@ -3,12 +3,13 @@
 #
 #   bash wasm/build.sh            # build dist/ and pack <target>/npm/halfopen-<version>.tgz
 #
-# Steps: cargo (wasm32-unknown-unknown, opt-level 3, fat LTO, one codegen unit,
-# in a profile of its own so host builds are untouched) -> wasm-bindgen CLI of
-# exactly the wasm-bindgen crate's version (--target web --weak-refs, names and
-# producers sections removed) -> wasm-opt -Oz (npm `binaryen`) -> the
-# hand-written JS layer assembled around the glue (scripts/assemble.mjs) ->
-# npm pack. Prints the tarball's path as its last line.
+# Steps: cargo (wasm32-unknown-unknown, opt-level "s", fat LTO, one codegen
+# unit, in a profile of its own so host builds are untouched) -> wasm-bindgen
+# CLI of exactly the wasm-bindgen crate's version (--target web --weak-refs,
+# names and producers sections removed) -> wasm-opt -Oz --low-memory-unused
+# --converge (npm `binaryen`) -> the hand-written JS layer assembled around the
+# glue (scripts/assemble.mjs) -> npm pack. Prints the tarball's path as its
+# last line. BENCHMARKS.md says what each setting is worth.
 #
 # Needs: the wasm32-unknown-unknown rustup target, node/npm; installs the
 # wasm-bindgen CLI and the npm build tools (test/node_modules) when missing.
@@ -57,7 +58,7 @@ say "cargo build -p halfopen-wasm --target wasm32-unknown-unknown --profile $pro
 cargo build --manifest-path "$manifest" -p halfopen-wasm \
     --target wasm32-unknown-unknown --profile "$profile" \
     --config "profile.$profile.inherits='release'" \
-    --config "profile.$profile.opt-level=3" \
+    --config "profile.$profile.opt-level='s'" \
     --config "profile.$profile.lto='fat'" \
     --config "profile.$profile.codegen-units=1" \
     --config "profile.$profile.debug=false" \
@@ -73,8 +74,12 @@ wasm-bindgen --target web --out-name halfopen --out-dir "$bindgen_out" \
 
 rm -rf dist
 mkdir -p dist
-say "wasm-opt -Oz --strip-target-features"
-test/node_modules/.bin/wasm-opt -Oz --strip-target-features "$bindgen_out/halfopen_bg.wasm" -o dist/halfopen_bg.wasm
+# --low-memory-unused: nothing lives in the first 1 KB of memory (Rust's
+# stack grows down from 1 MB towards it; the data is above), so offsets fold
+# into loads and stores. --converge: run -Oz until it stops shrinking.
+say "wasm-opt -Oz --low-memory-unused --converge --strip-target-features"
+test/node_modules/.bin/wasm-opt -Oz --low-memory-unused --converge --strip-target-features \
+    "$bindgen_out/halfopen_bg.wasm" -o dist/halfopen_bg.wasm
 node scripts/assemble.mjs "$bindgen_out" dist >&2
 
 # --- pack -------------------------------------------------------------------

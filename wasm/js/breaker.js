@@ -15,7 +15,7 @@
 // It is written once, as an ES module; scripts/assemble.mjs derives the
 // CommonJS copy. The wasm module is initialised by the entry that imports this
 // file (node.cjs, workerd.js, browser.js) before any breaker is built.
-import { WasmBreaker, configError, configInput, maxDurationMs } from './halfopen.js';
+import * as wasm from './halfopen.js';
 import { registerHooks } from './hooks.js';
 import {
     CAUSES,
@@ -251,7 +251,7 @@ function parseOptions(options) {
         } else if (key === 'timeoutMs') {
             // A JS-side option: the core knows nothing of it, only of the
             // longest duration any option may have.
-            const max = maxDurationMs();
+            const max = wasm.maxDurationMs();
             if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
                 const Ctor = typeof value !== 'number' || Number.isNaN(value) ? TypeError : RangeError;
                 throw optionError(Ctor, key, `timeoutMs must be an integer in 1..=${max}, got ${describe(value)}`);
@@ -279,7 +279,7 @@ const OUT_OF_RANGE = CONFIG_ERRORS.findIndex((k) => k.name === 'outOfRange');
  * max, `of` key index, divisor.
  */
 function configErrorFromCore(bad) {
-    const [k, kind, value, min, max, of, divisor] = Array.from({ length: CONFIG_ERROR_LEN }, (_, i) => configError(i));
+    const [k, kind, value, min, max, of, divisor] = Array.from({ length: CONFIG_ERROR_LEN }, (_, i) => wasm.configError(i));
     const key = k < 0 ? CONFLICT_KEY : CONFIG_KEYS[k];
     const { range, message } = CONFIG_ERRORS[kind] ?? CONFIG_ERRORS[CONFIG_ERRORS.length - 1];
     if (bad !== undefined && key === bad.path) {
@@ -347,6 +347,73 @@ class Hooks {
             this.fault = undefined;
             report(fault);
         }
+    }
+}
+
+/** Frees a breaker's wasm memory once its Inner is collected. */
+const freed = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry((handle) => wasm.free(handle)) : undefined;
+
+/**
+ * A breaker in wasm, by its handle (its address: see `mod handle` in
+ * src/lib.rs). The handle never leaves this object, and is freed only once
+ * this object is collected; whatever calls into the breaker (the
+ * CircuitBreaker, its permits, their finalizers) holds this object.
+ */
+class Inner {
+    #h;
+
+    constructor(handle) {
+        this.#h = handle;
+        freed?.register(this, handle);
+    }
+
+    acquire() {
+        return wasm.acquire(this.#h);
+    }
+    started_ms() {
+        return wasm.startedMs(this.#h);
+    }
+    number() {
+        return wasm.number(this.#h);
+    }
+    record(token, started, outcome) {
+        wasm.record(this.#h, token, started, outcome);
+    }
+    release(token, started) {
+        wasm.release(this.#h, token, started);
+    }
+    state() {
+        return wasm.state(this.#h);
+    }
+    load_metrics() {
+        wasm.loadMetrics(this.#h);
+    }
+    metric(i) {
+        return wasm.metric(this.#h, i);
+    }
+    isolate() {
+        wasm.isolate(this.#h);
+    }
+    reset() {
+        wasm.reset(this.#h);
+    }
+    take_snapshot() {
+        wasm.takeSnapshot(this.#h);
+    }
+    snapshot_word(i) {
+        return wasm.snapshotWord(this.#h, i);
+    }
+    set_snapshot_word(i, word) {
+        wasm.setSnapshotWord(this.#h, i, word);
+    }
+    restore(length, sameClock) {
+        return wasm.restore(this.#h, length, sameClock);
+    }
+    adopt(state, remainingMs, k) {
+        return wasm.adopt(this.#h, state, remainingMs, k);
+    }
+    invalid_field_byte(i) {
+        return wasm.invalidFieldByte(this.#h, i);
     }
 }
 
@@ -518,10 +585,10 @@ export class CircuitBreaker {
     constructor(options) {
         const { keys, values, bad, js } = parseOptions(options);
         const id = nextId++;
-        for (let i = 0; i < keys.length; i++) configInput(i, keys[i], values[i]);
-        const inner = WasmBreaker.create(keys.length, id, js.clock !== undefined);
-        if (inner === undefined) throw configErrorFromCore(bad);
-        this.#inner = inner;
+        for (let i = 0; i < keys.length; i++) wasm.configInput(i, keys[i], values[i]);
+        const handle = wasm.create(keys.length, id, js.clock !== undefined);
+        if (handle === 0) throw configErrorFromCore(bad);
+        this.#inner = new Inner(handle);
         this.#hooks = new Hooks(js.clock);
         registerHooks(id, this, this.#hooks);
         this.#timeoutMs = js.timeoutMs ?? 0;

@@ -41,7 +41,7 @@
 //! # One source for the facts both sides know
 //!
 //! The codes above, the configuration keys ([`config_keys`],
-//! [`TRIP_POLICIES`]), the order of the metrics ([`metric_fields`]), the
+//! [`TRIP_POLICIES`]), the order of the metrics ([`METRIC_NAMES`]), the
 //! configuration-error kinds ([`CONFIG_ERROR_KINDS`]), the snapshot-error
 //! reasons ([`SNAPSHOT_REASONS`]) and the wording of every error the core
 //! reports (its `Display` impls) are defined here or in the core, once. The
@@ -63,6 +63,7 @@
 extern crate alloc;
 
 use alloc::boxed::Box;
+use core::alloc::Layout;
 use core::cell::Cell;
 use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
@@ -259,30 +260,49 @@ fn key_index(key: &str) -> f64 {
 /// The number of values [`WasmBreaker::load_metrics`] computes.
 pub const METRICS_LEN: usize = 13;
 
-/// The metrics as [`WasmBreaker::load_metrics`] computes them, each with its
-/// JS name, in the order [`WasmBreaker::metric`] reads them (the one place
-/// that order is written). An absent value (`openedAt` when not open, the
-/// window of the consecutive policy) is `NaN`; a dotted name is a field of
-/// an object (`window.failures`), absent as a whole when its values are.
-pub fn metric_fields(m: &Metrics) -> [(&'static str, f64); METRICS_LEN] {
+/// The JS names of the metrics, in the order [`metric_values`] gives them
+/// and [`WasmBreaker::metric`] reads them. A dotted name is a field of an
+/// object (`window.failures`), absent as a whole when its values are. (Not
+/// in the `.wasm`: `tests/generated.rs` writes them into `js/facts.js`.)
+pub const METRIC_NAMES: [&str; METRICS_LEN] = [
+    "state",
+    "epoch",
+    "successes",
+    "failures",
+    "slowCalls",
+    "ignored",
+    "rejected",
+    "transitions",
+    "openedAt",
+    "retryAt",
+    "failureRun",
+    "window.failures",
+    "window.calls",
+];
+
+/// The metrics as [`WasmBreaker::load_metrics`] computes them, in the order
+/// of [`METRIC_NAMES`] (the one place that order is written). An absent
+/// value (`openedAt` when not open, the window of the consecutive policy)
+/// is `NaN`.
+pub fn metric_values(m: &Metrics) -> [f64; METRICS_LEN] {
     let opt = |v: Option<u64>| v.map_or(f64::NAN, |v| v as f64);
     let (wf, wn) = m
         .window
         .map_or((f64::NAN, f64::NAN), |(f, n)| (f as f64, n as f64));
     [
-        ("state", state_code(m.state) as f64),
-        ("epoch", m.epoch as f64),
-        ("successes", m.successes as f64),
-        ("failures", m.failures as f64),
-        ("slowCalls", m.slow_calls as f64),
-        ("ignored", m.ignored as f64),
-        ("rejected", m.rejected as f64),
-        ("transitions", m.transitions as f64),
-        ("openedAt", opt(m.opened_at)),
-        ("retryAt", opt(m.retry_at)),
-        ("failureRun", m.failure_run as f64),
-        ("window.failures", wf),
-        ("window.calls", wn),
+        state_code(m.state) as f64,
+        m.epoch as f64,
+        m.successes as f64,
+        m.failures as f64,
+        m.slow_calls as f64,
+        m.ignored as f64,
+        m.rejected as f64,
+        m.transitions as f64,
+        opt(m.opened_at),
+        opt(m.retry_at),
+        m.failure_run as f64,
+        wf,
+        wn,
     ]
 }
 
@@ -477,8 +497,8 @@ impl Observer for JsObserver {
 
 type Inner = Breaker<'static, JsClock, AnyPolicy, JsObserver>;
 
-/// One circuit breaker, as the JS layer drives it.
-#[wasm_bindgen]
+/// One circuit breaker, as the JS layer drives it (through the functions of
+/// [`handle`], which take it by its address).
 pub struct WasmBreaker {
     /// Borrows `*config`: dropped (in `Drop`) before `config` is freed.
     breaker: ManuallyDrop<Inner>,
@@ -501,13 +521,32 @@ pub struct WasmBreaker {
 impl Drop for WasmBreaker {
     fn drop(&mut self) {
         // SAFETY: `breaker` is dropped here and never used again; after that
-        // nothing borrows `*config`, which came from `Box::leak` in
-        // `WasmBreaker::new` and is freed exactly once, here.
+        // nothing borrows `*config`, which came from `allocate` in
+        // `WasmBreaker::create` and is freed exactly once, here.
         unsafe {
             ManuallyDrop::drop(&mut self.breaker);
             drop(Box::from_raw(self.config.as_ptr()));
         }
     }
+}
+
+/// `value` moved into an allocation of its own, freed with `Box::from_raw`.
+/// `Box::new` would link `handle_alloc_error` and its formatted message; on
+/// the no_std `.wasm` an exhausted memory traps instead.
+fn allocate<T>(value: T) -> NonNull<T> {
+    let layout = Layout::new::<T>();
+    const { assert!(size_of::<T>() > 0) };
+    // SAFETY: the layout is not zero-sized (checked above).
+    let p = unsafe { alloc::alloc::alloc(layout) }.cast::<T>();
+    let Some(p) = NonNull::new(p) else {
+        #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+        core::arch::wasm32::unreachable();
+        #[cfg(not(all(target_arch = "wasm32", not(feature = "std"))))]
+        alloc::alloc::handle_alloc_error(layout);
+    };
+    // SAFETY: `p` is a fresh allocation of `T`'s layout, written once.
+    unsafe { p.as_ptr().write(value) };
+    p
 }
 
 /// Fleet state code: open (see [`WasmBreaker::adopt`]).
@@ -565,11 +604,10 @@ pub const SNAPSHOT_REASONS: [&str; 9] = [
     "other",
 ];
 
-#[wasm_bindgen]
 impl WasmBreaker {
     /// Builds a breaker from the first `n` configuration entries given with
-    /// [`config_input`], validated by the core. `undefined` if the core
-    /// refuses them: [`config_error`] then tells why.
+    /// [`config_input`], validated by the core. `None` if the core refuses
+    /// them: [`config_error`] then tells why.
     ///
     /// `id` is the breaker's id in `js/hooks.js`, through which the core
     /// reports changes of state and, if `user_clock`, reads the time
@@ -594,7 +632,7 @@ impl WasmBreaker {
                 return None;
             }
         };
-        let config = NonNull::from(Box::leak(Box::new(config)));
+        let config = allocate(config);
         // SAFETY: `config` points to a live, owned allocation that is freed
         // only in `Drop`, after `breaker` (its only borrower) is dropped; the
         // allocation never moves, so the `'static` borrow is valid for as
@@ -671,11 +709,11 @@ impl WasmBreaker {
         state_code(self.breaker.state())
     }
 
-    /// Computes the metrics once ([`metric_fields`]), for
+    /// Computes the metrics once ([`metric_values`]), for
     /// [`metric`](Self::metric) to read.
     pub fn load_metrics(&self) {
         let m = self.breaker.metrics();
-        self.metrics.set(metric_fields(&m).map(|(_, v)| v));
+        self.metrics.set(metric_values(&m));
     }
 
     /// Value `i` of the last [`load_metrics`](Self::load_metrics).
@@ -795,5 +833,144 @@ impl WasmBreaker {
             .as_bytes()
             .get(i as usize)
             .map_or(0, |&b| b as u32)
+    }
+}
+
+/// The exports the JS layer drives a breaker with, each taking the breaker
+/// by its *handle*: its address in wasm memory, from [`handle::create`].
+///
+/// Plain functions of numbers rather than a `#[wasm_bindgen]` struct: the
+/// struct's glue wraps every method in a shared-borrow check (an `Rc` and a
+/// `RefCell`, their panics and messages), about 200 bytes each, for
+/// exclusion this type does not need (every method takes `&self`; its
+/// state is the core's atomics and `Cell`s, never borrowed across a call
+/// out to JavaScript, so a re-entrant call from a clock or a listener is
+/// safe).
+///
+/// The handle contract, which the JS layer (`js/breaker.js`, class `Inner`)
+/// keeps: a handle is only ever one that [`handle::create`] returned, kept
+/// private by one JS object, and given back only while that object is alive;
+/// [`handle::free`] is called once, by a `FinalizationRegistry`, after it is
+/// collected. (Everything that calls into a breaker, its permits and their
+/// finalizers included, holds that object.)
+#[cfg(target_arch = "wasm32")]
+pub mod handle {
+    use super::*;
+
+    fn get<'a>(h: u32) -> &'a WasmBreaker {
+        // SAFETY: by the handle contract, `h` is the address of a live
+        // `WasmBreaker` from `create`, freed only after its last use.
+        unsafe { &*(h as usize as *const WasmBreaker) }
+    }
+
+    /// [`WasmBreaker::create`]: the new breaker's handle, or 0 if the core
+    /// refuses the configuration.
+    #[wasm_bindgen]
+    pub fn create(n: u32, id: f64, user_clock: bool) -> u32 {
+        WasmBreaker::create(n, id, user_clock).map_or(0, |b| allocate(b).as_ptr() as usize as u32)
+    }
+
+    /// Frees a breaker (its last use: see the handle contract).
+    #[wasm_bindgen]
+    pub fn free(h: u32) {
+        // SAFETY: by the handle contract `h` came from `create` (an
+        // `allocate`d `WasmBreaker`) and is freed once, after its last use.
+        drop(unsafe { Box::from_raw(h as usize as *mut WasmBreaker) });
+    }
+
+    /// [`WasmBreaker::acquire`].
+    #[wasm_bindgen]
+    pub fn acquire(h: u32) -> i32 {
+        get(h).acquire()
+    }
+
+    /// [`WasmBreaker::started_ms`].
+    #[wasm_bindgen(js_name = startedMs)]
+    pub fn started_ms(h: u32) -> f64 {
+        get(h).started_ms()
+    }
+
+    /// [`WasmBreaker::number`].
+    #[wasm_bindgen]
+    pub fn number(h: u32) -> f64 {
+        get(h).number()
+    }
+
+    /// [`WasmBreaker::record`].
+    #[wasm_bindgen]
+    pub fn record(h: u32, token: i32, started_ms: f64, outcome: u32) {
+        get(h).record(token, started_ms, outcome)
+    }
+
+    /// [`WasmBreaker::release`].
+    #[wasm_bindgen]
+    pub fn release(h: u32, token: i32, started_ms: f64) {
+        get(h).release(token, started_ms)
+    }
+
+    /// [`WasmBreaker::state`].
+    #[wasm_bindgen]
+    pub fn state(h: u32) -> u32 {
+        get(h).state()
+    }
+
+    /// [`WasmBreaker::load_metrics`].
+    #[wasm_bindgen(js_name = loadMetrics)]
+    pub fn load_metrics(h: u32) {
+        get(h).load_metrics()
+    }
+
+    /// [`WasmBreaker::metric`].
+    #[wasm_bindgen]
+    pub fn metric(h: u32, i: u32) -> f64 {
+        get(h).metric(i)
+    }
+
+    /// [`WasmBreaker::isolate`].
+    #[wasm_bindgen]
+    pub fn isolate(h: u32) {
+        get(h).isolate()
+    }
+
+    /// [`WasmBreaker::reset`].
+    #[wasm_bindgen]
+    pub fn reset(h: u32) {
+        get(h).reset()
+    }
+
+    /// [`WasmBreaker::take_snapshot`].
+    #[wasm_bindgen(js_name = takeSnapshot)]
+    pub fn take_snapshot(h: u32) {
+        get(h).take_snapshot()
+    }
+
+    /// [`WasmBreaker::snapshot_word`].
+    #[wasm_bindgen(js_name = snapshotWord)]
+    pub fn snapshot_word(h: u32, i: u32) -> u32 {
+        get(h).snapshot_word(i)
+    }
+
+    /// [`WasmBreaker::set_snapshot_word`].
+    #[wasm_bindgen(js_name = setSnapshotWord)]
+    pub fn set_snapshot_word(h: u32, i: u32, word: u32) {
+        get(h).set_snapshot_word(i, word)
+    }
+
+    /// [`WasmBreaker::restore`].
+    #[wasm_bindgen]
+    pub fn restore(h: u32, len: u32, same_clock: bool) -> u32 {
+        get(h).restore(len, same_clock)
+    }
+
+    /// [`WasmBreaker::adopt`].
+    #[wasm_bindgen]
+    pub fn adopt(h: u32, state: u32, remaining_ms: f64, k: u32) -> bool {
+        get(h).adopt(state, remaining_ms, k)
+    }
+
+    /// [`WasmBreaker::invalid_field_byte`].
+    #[wasm_bindgen(js_name = invalidFieldByte)]
+    pub fn invalid_field_byte(h: u32, i: u32) -> u32 {
+        get(h).invalid_field_byte(i)
     }
 }

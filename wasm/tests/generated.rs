@@ -29,10 +29,11 @@ use halfopen::{
 };
 use halfopen_wasm::{
     cause_code, config_error_values, config_input, config_keys, decode_token, encode_token,
-    metric_fields, reject_code, state_code, WasmBreaker, CAUSES, CONFIG_ERROR_KINDS,
+    metric_values, reject_code, state_code, WasmBreaker, CAUSES, CONFIG_ERROR_KINDS,
     CONFIG_ERROR_LEN, CONFIG_ERROR_OTHER, FLEET_CLOSED, FLEET_ISOLATED, FLEET_OPEN, FLEET_STATES,
-    HALF_OPEN_PERMIT, OUTCOME_FAILURE, OUTCOME_IGNORE, OUTCOME_SUCCESS, REJECT_REASONS,
-    SNAPSHOT_IN_USE, SNAPSHOT_OTHER, SNAPSHOT_REASONS, STATES, TIMED_PERMIT, TRIP_POLICIES,
+    HALF_OPEN_PERMIT, METRIC_NAMES, OUTCOME_FAILURE, OUTCOME_IGNORE, OUTCOME_SUCCESS,
+    REJECT_REASONS, SNAPSHOT_IN_USE, SNAPSHOT_OTHER, SNAPSHOT_REASONS, STATES, TIMED_PERMIT,
+    TRIP_POLICIES,
 };
 
 // ---------------------------------------------------------------------------
@@ -786,9 +787,6 @@ fn facts_js() -> String {
         .unwrap()
         .error
         .key();
-    let default_config = Config::builder().build().unwrap();
-    let clock = MockClock::new(0);
-    let metrics = metric_fields(&Breaker::new(&default_config, &clock).metrics());
 
     let mut s = String::from(HEADER);
     let mut item = |doc: &str, name: &str, value: String| {
@@ -868,7 +866,7 @@ fn facts_js() -> String {
     item(
         "The names of the metrics, in the order the wasm module gives them (a dot: a field of an object).",
         "METRICS",
-        js_list(metrics.iter(), |(name, _)| json_str(name)),
+        js_list(METRIC_NAMES, json_str),
     );
     item(
         "The causes of a transition, each at the index that is its code.",
@@ -1067,6 +1065,37 @@ fn codes_are_table_indices() {
 }
 
 #[test]
+fn metric_values_are_in_the_order_of_their_names() {
+    // Distinct values where the names say: a failure-rate breaker, open.
+    let config = build(&vec![
+        ("failureRate.percent", 50),
+        ("failureRate.window", 4),
+        ("openMs", 1_000),
+    ])
+    .unwrap();
+    let clock = MockClock::new(7);
+    let b = Breaker::with_observer(&config, &clock, halfopen::Counters::new());
+    b.try_acquire().unwrap().success();
+    b.try_acquire().unwrap().failure();
+    let m = b.metrics();
+    let values = metric_values(&m);
+    let by_name = |n: &str| values[METRIC_NAMES.iter().position(|x| *x == n).unwrap()];
+    assert_eq!(by_name("state"), state_code(State::Open) as f64);
+    assert_eq!(by_name("epoch"), m.epoch as f64);
+    assert_eq!(by_name("successes"), 1.0);
+    assert_eq!(by_name("failures"), 1.0);
+    assert_eq!(by_name("transitions"), 1.0);
+    assert_eq!(by_name("openedAt"), 7.0);
+    assert_eq!(by_name("retryAt"), 1_007.0);
+    assert_eq!(by_name("rejected"), 0.0);
+    let (wf, wn) = m
+        .window
+        .map_or((f64::NAN, f64::NAN), |(f, n)| (f as f64, n as f64));
+    assert!(by_name("window.failures").total_cmp(&wf).is_eq());
+    assert!(by_name("window.calls").total_cmp(&wn).is_eq());
+}
+
+#[test]
 fn adopt_through_the_module_is_the_cores_adopt() {
     let pairs: Pairs = vec![("consecutiveFailures", 1), ("openMs", 1_000)];
     let keys: Vec<&str> = config_keys().collect();
@@ -1228,9 +1257,7 @@ fn index_d_ts_unions_name_what_the_tables_name() {
     // Every metric (or its object) is a member of Metrics.
     let metrics = dts.split("export interface Metrics").nth(1).unwrap();
     let metrics = &metrics[..metrics.find("\n}").unwrap()];
-    let config = Config::builder().build().unwrap();
-    let clock = MockClock::new(0);
-    for (name, _) in metric_fields(&Breaker::new(&config, &clock).metrics()) {
+    for name in METRIC_NAMES {
         let top = group(name);
         assert!(
             metrics.contains(&format!("readonly {top}")),

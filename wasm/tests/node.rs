@@ -14,8 +14,8 @@
 use halfopen::PermitToken;
 use halfopen_wasm::{
     config_error, config_input, config_keys, decode_token, WasmBreaker, CONFIG_ERROR_OUT_OF_RANGE,
-    HALF_OPEN_PERMIT, OUTCOME_FAILURE, OUTCOME_SUCCESS, REJECT_OPEN, RESTORED, SNAPSHOT_CHECKSUM,
-    SNAPSHOT_FOREIGN_CONFIG, SNAPSHOT_LENGTH, TIMED_PERMIT,
+    FLEET_OPEN, HALF_OPEN_PERMIT, METRICS_LEN, OUTCOME_FAILURE, OUTCOME_SUCCESS, REJECT_OPEN,
+    RESTORED, SNAPSHOT_CHECKSUM, SNAPSHOT_FOREIGN_CONFIG, SNAPSHOT_LENGTH, TIMED_PERMIT,
 };
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -69,7 +69,7 @@ fn trips_rejects_and_reports_metrics() {
     assert_eq!(b.acquire(), REJECT_OPEN);
     assert_eq!(b.number(), 1000.0);
     b.load_metrics();
-    let m: Vec<f64> = (0..13).map(|i| b.metric(i)).collect();
+    let m: Vec<f64> = (0..METRICS_LEN as u32).map(|i| b.metric(i)).collect();
     assert_eq!(&m[..8], &[1.0, 1.0, 0.0, 2.0, 0.0, 0.0, 1.0, 1.0]);
     assert_eq!((m[8], m[9]), (0.0, 1000.0));
     assert!(m[11].is_nan(), "no window for the consecutive policy");
@@ -86,28 +86,29 @@ fn snapshot_words_round_trip() {
     let t = a.acquire();
     a.record(t, 0.0, OUTCOME_FAILURE);
     a.take_snapshot();
-    let words: Vec<u32> = (0..10).map(|i| a.snapshot_word(i)).collect();
+    let words: Vec<u32> = (0..12).map(|i| a.snapshot_word(i)).collect();
 
     let b = breaker(&pairs).unwrap();
     for (i, w) in words.iter().enumerate() {
         b.set_snapshot_word(i as u32, *w);
     }
-    assert_eq!(b.restore(40), RESTORED);
+    assert_eq!(b.restore(48, false), RESTORED);
     assert_eq!(b.state(), 1);
 
     let c = breaker(&pairs).unwrap();
-    assert_eq!(c.restore(39), SNAPSHOT_LENGTH);
+    assert_eq!(c.restore(47, false), SNAPSHOT_LENGTH);
+    assert_eq!(c.restore(49, false), SNAPSHOT_LENGTH);
     for (i, w) in words.iter().enumerate() {
         c.set_snapshot_word(i as u32, if i == 2 { w ^ 1 } else { *w });
     }
-    assert_eq!(c.restore(40), SNAPSHOT_CHECKSUM);
+    assert_eq!(c.restore(48, true), SNAPSHOT_CHECKSUM);
     assert_eq!(c.state(), 0, "a refused snapshot changes nothing");
 
     let d = breaker(&[("consecutiveFailures", 2.0)]).unwrap();
     for (i, w) in words.iter().enumerate() {
         d.set_snapshot_word(i as u32, *w);
     }
-    assert_eq!(d.restore(40), SNAPSHOT_FOREIGN_CONFIG);
+    assert_eq!(d.restore(48, false), SNAPSHOT_FOREIGN_CONFIG);
 }
 
 #[wasm_bindgen_test]
@@ -147,4 +148,39 @@ fn a_timed_permit_keeps_its_start_time_even_at_zero() {
         (1.0, 0.0),
         "a success, not slow"
     );
+}
+
+#[wasm_bindgen_test]
+fn new_keys_build_and_adopt_refuses_what_the_core_refuses() {
+    let b = breaker(&[
+        ("timeWindow.failures", 3.0),
+        ("timeWindow.windowMs", 1_000.0),
+        ("timeWindow.buckets", 10.0),
+        ("halfOpenMaxWaitMs", 500.0),
+        ("jitter.percent", 20.0),
+        ("jitter.seed", 4_294_967_295.0),
+    ])
+    .expect("the version 2 keys are valid");
+    assert!(!b.adopt(FLEET_OPEN, 2_147_483_648.0, 0));
+    assert!(!b.adopt(FLEET_OPEN, -1.0, 0));
+    assert_eq!(b.state(), 0, "a refused fleet state changes nothing");
+    assert!(
+        breaker(&[("jitter.seed", 1.0)]).is_none(),
+        "jitter needs its percent"
+    );
+    assert_eq!(config_error(0), key("jitter.percent") as f64);
+}
+
+#[wasm_bindgen_test]
+fn handles_drive_the_same_breaker() {
+    use halfopen_wasm::handle;
+    config_input(0, key("consecutiveFailures"), 1.0);
+    let h = handle::create(1, 1.0, true);
+    assert_ne!(h, 0);
+    let t = handle::acquire(h);
+    handle::record(h, t, handle::started_ms(h), OUTCOME_FAILURE);
+    assert_eq!(handle::state(h), 1);
+    handle::free(h);
+    config_input(0, key("openMs"), 0.0);
+    assert_eq!(handle::create(1, 1.0, true), 0);
 }

@@ -54,7 +54,7 @@ test('headless Chromium loads the ESM build and runs a breaker', async (t) => {
         assert.deepEqual(result.results, ['async', 'sync', 'down', 'down', 'rejected:open:1000', 'trial']);
         assert.deepEqual(result.changes, ['closed->open', 'open->halfOpen', 'halfOpen->closed']);
         assert.equal(result.state, 'closed');
-        assert.equal(result.snapshotLength, 40);
+        assert.equal(result.snapshotLength, 48);
         if (process.env.HALFOPEN_SCREENSHOT) await page.screenshot({ path: process.env.HALFOPEN_SCREENSHOT });
     } finally {
         await browser.close();

@@ -82,7 +82,7 @@ test('the Worker protects a flaky upstream and keeps its breaker in KV across is
         assert.deepEqual([rejected.status, rejected.breaker, rejected.retryAfter], [503, 'open', String(OPEN_MS / 1000)]);
         assert.equal(upstream.calls, 4, 'an open breaker does not call the upstream');
         const stored = await (await mf.getKVNamespace('BREAKERS')).get('breaker:upstream', 'arrayBuffer');
-        assert.equal(stored.byteLength, 40);
+        assert.equal(stored.byteLength, 48);
         await mf.dispose();
 
         // New isolates in a new workerd: the breaker is still open.

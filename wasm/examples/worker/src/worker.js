@@ -21,7 +21,11 @@ function options(env) {
     };
 }
 
-/** The shared breaker, as the last request left it. */
+/**
+ * The shared breaker, as the last request left it. With the default clock
+ * (Date.now, which all isolates share) the time since it was stored counts:
+ * an open period that ran out meanwhile is over.
+ */
 async function load(env) {
     const stored = await env.BREAKERS.get(KEY, 'arrayBuffer');
     try {
@@ -33,18 +37,27 @@ async function load(env) {
     }
 }
 
+/**
+ * What the breaker decides with: its epoch (a new one at every change of
+ * state), failure run and window. A snapshot also holds the time it was
+ * taken, so its bytes differ at every request: compare these instead.
+ */
+function decisions(breaker) {
+    const m = breaker.metrics();
+    return `${m.epoch} ${m.failureRun} ${m.window?.failures}/${m.window?.calls}`;
+}
+
 /** Stores the breaker if it changed (KV allows about one write per second per key). */
-async function save(env, breaker, stored) {
-    const bytes = breaker.snapshot();
-    const before = stored === null ? undefined : new Uint8Array(stored);
-    if (before === undefined || before.length !== bytes.length || before.some((b, i) => b !== bytes[i])) {
-        await env.BREAKERS.put(KEY, bytes);
+async function save(env, breaker, stored, before) {
+    if (stored === null || decisions(breaker) !== before) {
+        await env.BREAKERS.put(KEY, breaker.snapshot());
     }
 }
 
 export default {
     async fetch(request, env) {
         const { breaker, stored } = await load(env);
+        const before = decisions(breaker);
         let response;
         try {
             const upstream = await breaker.execute(({ signal }) => fetch(env.UPSTREAM_URL, { signal }));
@@ -59,7 +72,7 @@ export default {
                 response = new Response('upstream failed', { status: 502 });
             }
         }
-        await save(env, breaker, stored);
+        await save(env, breaker, stored, before);
         response = new Response(response.body, response);
         response.headers.set('x-breaker', breaker.state);
         return response;
