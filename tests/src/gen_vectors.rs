@@ -2,7 +2,7 @@
 //! (SPEC.md's format) drawn from seed N, each step expecting what the core
 //! does ([`halfopen_conformance::generate`]). The same seed prints the same
 //! file. Exits 1 (after printing the file) if the core refused one of the
-//! steps it drew, naming the case on standard error.
+//! steps it drew, or panicked, naming the case on standard error.
 //!
 //!   cargo run -q -p halfopen-conformance --bin gen-vectors -- --seed 1 --cases 200 > random.json
 
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     let (text, refused) = halfopen_conformance::generate::generate(seed, cases);
     for r in &refused {
         eprintln!(
-            "gen-vectors: the core refused a step of {}: {} (the file keeps the case up to that step)",
+            "gen-vectors: the host could not run a step of {}: {} (the file keeps the case up to that step)",
             r.case["name"], r.why
         );
     }

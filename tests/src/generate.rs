@@ -133,8 +133,8 @@ pub fn case_text(case: &Value) -> String {
 }
 
 /// A generated step the host runner's executor refused (a `restart` whose
-/// restore the core refuses), or on which the core panicked: the core
-/// disagrees with itself.
+/// restore the core refuses), or a panic while drawing a case (the core's,
+/// on a step or a read): the core disagrees with itself.
 #[derive(Debug, Clone)]
 pub struct Refused {
     /// The case up to the refused step: the host runner fails it at that
@@ -160,9 +160,14 @@ pub fn generate_case(rng: &mut Rng, name: &str) -> Result<Value, Refused> {
                 .map(String::as_str)
                 .or_else(|| panic.downcast_ref::<&str>().copied())
                 .unwrap_or("?");
-            // The step it panicked on, with every read a vector makes, so
-            // that the host runner meets the panic too.
-            if let Some(Value::Object(step)) = draft.pending.as_mut() {
+            // The step it panicked on (or, for a panic between steps, a
+            // `state` step at the clock's reading), with every read a vector
+            // makes, so that the host runner meets the panic too.
+            let at = draft.clock;
+            let step = draft
+                .pending
+                .get_or_insert_with(|| json!({"at": at, "do": "state"}));
+            if let Value::Object(step) = step {
                 let metrics: Map<String, Value> = CHECKED
                     .iter()
                     .map(|m| (m.name().to_owned(), Value::Null))
@@ -172,7 +177,7 @@ pub fn generate_case(rng: &mut Rng, name: &str) -> Result<Value, Refused> {
                     json!({"metrics": metrics, "state": "closed"}),
                 );
             }
-            Some(format!("the core panicked: {message}"))
+            Some(format!("panicked: {message}"))
         }
     };
     let mut steps = draft.steps;
@@ -192,6 +197,8 @@ struct Draft {
     steps: Vec<Value>,
     /// The step being done, without its `expect`.
     pending: Option<Value>,
+    /// The clock's reading after the last step done.
+    clock: u64,
 }
 
 fn draw_case(rng: &mut Rng, draft: &mut Draft) -> Result<(), String> {
@@ -216,6 +223,7 @@ fn draw_case(rng: &mut Rng, draft: &mut Draft) -> Result<(), String> {
     } else {
         0
     };
+    draft.clock = 0;
     let max_wait = config.get("halfOpenMaxWaitMs").and_then(Value::as_u64);
     // When the breaker last went half-open, roughly (the reading of the
     // step that saw it first): its deadline is a time worth visiting.
@@ -244,6 +252,7 @@ fn draw_case(rng: &mut Rng, draft: &mut Draft) -> Result<(), String> {
         }
         draft.steps.push(step);
         draft.pending = None;
+        draft.clock = done.last;
     }
     Ok(())
 }
