@@ -7,8 +7,11 @@
 //!
 //! - [`WasmBreaker`]: one core [`Breaker`] with a run-time trip policy
 //!   ([`AnyPolicy`]), the metrics totals ([`Counters`]) and a transition hook
-//!   that calls back into JavaScript. The hand-written JS layer (`js/`) gives
-//!   the idiomatic class, promises, errors and types around it;
+//!   that calls back into JavaScript (with the transition's [`CAUSES`] code).
+//!   JavaScript drives it by its address through the plain functions of
+//!   [`handle`] (not a wasm-bindgen class: see there why). The hand-written
+//!   JS layer (`js/`) gives the idiomatic class, promises, errors and types
+//!   around it;
 //! - [`JsClock`]: the core's [`Clock`] over `Date.now()` or the user's
 //!   `clock` function. The core reads it only when a decision needs the time,
 //!   so the steady closed-state path never calls out to JavaScript for it.
@@ -37,6 +40,9 @@
 //! - Times are milliseconds in `f64`: exact for every integer up to 2^53.
 //! - Wider results (metrics, a snapshot, a configuration error) are computed
 //!   once into a buffer and read number by number.
+//! - A fleet state to adopt is a code of [`FLEET_STATES`] and two numbers;
+//!   the core's `FleetState::open` decides whether the remaining time is
+//!   valid ([`WasmBreaker::adopt`]).
 //!
 //! # One source for the facts both sides know
 //!
