@@ -1,9 +1,10 @@
-//! Arbitrary bytes -> `Breaker::restore`: raw bytes, or a real snapshot
-//! (taken after operations read from the input) with bytes changed, with or
-//! without a checksum that matches again, truncated or extended. A refusal
-//! changes nothing; an accepted snapshot snapshots back to the same bytes
-//! and the breaker keeps working (operations after it hold every invariant
-//! of the `ops` target). Never a panic.
+//! Arbitrary bytes -> `Breaker::restore` or `restore_same_clock` at any
+//! clock reading: raw bytes, or a real snapshot (taken after operations
+//! read from the input) with bytes changed, with or without a checksum that
+//! matches again, truncated or extended. A refusal changes nothing; an
+//! accepted snapshot snapshots back to the same bytes on the same clock and
+//! the breaker keeps working (operations after it hold every invariant of
+//! the `ops` target). Never a panic.
 #![no_main]
 
 use halfopen::{AnyPolicy, Breaker, Config, Counters, MockClock, SNAPSHOT_LEN};
@@ -18,9 +19,10 @@ fn fnv1a(bytes: &[u8]) -> u32 {
     })
 }
 
-/// A few configurations, one per policy and with backoff, slow calls and
-/// several half-open slots, so a snapshot meets a breaker of its own kind.
-fn configs() -> [Config<AnyPolicy>; 4] {
+/// A few configurations, one per policy and with backoff, slow calls,
+/// several half-open slots, the count rule, a half-open deadline and jitter,
+/// so a snapshot meets a breaker of its own kind.
+fn configs() -> [Config<AnyPolicy>; 7] {
     let key = |pairs: &[(&str, i64)]| {
         pairs
             .iter()
@@ -56,6 +58,31 @@ fn configs() -> [Config<AnyPolicy>; 4] {
             ("failureRate.minimumCalls", 64),
             ("openMs", 2_147_483_647),
         ]),
+        key(&[
+            ("failureRate.failures", 3),
+            ("failureRate.window", 16),
+            ("halfOpenMaxWaitMs", 200),
+            ("openMs", 500),
+            ("backoff.factor", 3),
+            ("backoff.maxOpenMs", 100_000),
+            ("jitter.percent", 50),
+            ("jitter.seed", 12_345),
+        ]),
+        key(&[
+            ("timeWindow.percent", 30),
+            ("timeWindow.failures", 5),
+            ("timeWindow.windowMs", 60_000),
+            ("timeWindow.buckets", 6),
+            ("halfOpenMaxCalls", 2),
+            ("successThreshold", 2),
+            ("halfOpenMaxWaitMs", 2_147_483_647),
+        ]),
+        key(&[
+            ("consecutiveFailures", 1),
+            ("openMs", 1),
+            ("halfOpenMaxWaitMs", 1),
+            ("jitter.percent", 100),
+        ]),
     ]
 }
 
@@ -86,9 +113,19 @@ fuzz_target!(|data: &[u8]| {
         }
         bytes
     };
+    // The restore's clock: the snapshot's, or any other reading.
+    if input.byte() % 2 == 1 {
+        clock.set(input.instant(clock.get()));
+    }
+    let same_clock = input.byte() % 2 == 1;
     let breaker = Breaker::with_observer(config, &clock, Counters::new());
     let before = breaker.snapshot();
-    match breaker.restore(&bytes) {
+    let restored = if same_clock {
+        breaker.restore_same_clock(&bytes)
+    } else {
+        breaker.restore(&bytes)
+    };
+    match restored {
         Err(e) => {
             let _ = e.to_string();
             assert_eq!(
@@ -98,11 +135,23 @@ fuzz_target!(|data: &[u8]| {
             );
         }
         Ok(()) => {
-            // A state a breaker can be in: its own snapshot restores to it.
+            // A state a breaker can be in: its own snapshot restores to it
+            // on the same clock.
             let again = breaker.snapshot();
             let other = Breaker::with_observer(config, &clock, Counters::new());
-            other.restore(&again).expect("a restored state's own snapshot is refused");
-            assert_eq!(other.snapshot(), again, "a restored state does not round-trip");
+            match other.restore_same_clock(&again) {
+                Ok(()) => {
+                    if !common::half_open_at_zero(&again) {
+                        assert_eq!(
+                            other.snapshot(),
+                            again,
+                            "a restored state does not round-trip"
+                        );
+                    }
+                }
+                Err(e) if common::refused_own_snapshot(&again, e) => {}
+                Err(e) => panic!("a restored state's own snapshot is refused: {e}"),
+            }
             common::run_ops(&breaker, &clock, config, &mut input, 64);
         }
     }
