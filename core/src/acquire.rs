@@ -63,7 +63,16 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
             State::Closed => Step::Keep(Ok(w)),
             State::HalfOpen => match machine::take_slot(w, self.config.half_open_max_calls) {
                 Some(next) => Step::Swap(next, Ok(next)),
-                None => Step::Keep(Err((RejectReason::HalfOpenFull, None))),
+                None => {
+                    // Full, as loaded: look again before saying so (another
+                    // caller may have re-opened it at the half-open
+                    // deadline meanwhile).
+                    let x = self.load();
+                    if x != w {
+                        return Step::Retry(x);
+                    }
+                    Step::Keep(Err((RejectReason::HalfOpenFull, None)))
+                }
             },
             State::Isolated => Step::Keep(Err((RejectReason::Isolated, None))),
             State::Open => {

@@ -78,7 +78,9 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
             // Open from the deadline on, as a trial failure then would be.
             let deadline = self.time.half_open_at(w).and_then(|at| {
                 let elapsed = crate::machine::half_open_elapsed(at, now)?;
-                Some(now - elapsed + self.config.half_open_max_wait_ms as u64)
+                // (An entry before the clock's zero puts the deadline there
+                // too: reported as 0.)
+                Some((now + self.config.half_open_max_wait_ms as u64).saturating_sub(elapsed))
             });
             let d = self
                 .config

@@ -16,9 +16,10 @@
 //!                             44..48  FNV-1a checksum of bytes 0..44 (LE)
 //! ```
 //!
-//! The time is `retryAt` when open (version 1 kept `openedAt`),
-//! `halfOpenAt` when half-open (the snapshot's own reading if the entry time
-//! was not written yet; an entry before the clock's zero reads as 0), else 0.
+//! The time is `retryAt` when open (version 1 kept `openedAt`), the time
+//! spent half-open so far when half-open (a duration, so an entry before the
+//! clock's zero is kept exactly; 0 if the entry time was not written yet),
+//! else 0.
 //!
 //! What is not carried: trial permits in flight (they did not survive the
 //! restart either; a restored half-open breaker has every slot free), the
@@ -235,12 +236,17 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
             State::Closed => b[16..20].copy_from_slice(&(w.run() as u32).to_le_bytes()),
             State::HalfOpen => {
                 b[16..20].copy_from_slice(&self.time.trial_successes(w).to_le_bytes());
-                // The entry time, from what is kept of it (see time_words.rs);
-                // a clock behind it reads as just entered.
-                let at = self.time.half_open_at(w).map_or(now, |at| {
-                    now - machine::half_open_elapsed(at, now).unwrap_or(0).min(now)
-                });
-                b[8..16].copy_from_slice(&at.to_le_bytes());
+                // How long it has been half-open, from what is kept of the
+                // entry (see time_words.rs): a duration, so an entry before
+                // the clock's zero (a breaker re-based onto a clock that had
+                // just started) is kept exactly. A clock behind the entry, or
+                // an entry not written yet, reads as just entered.
+                let spent = self
+                    .time
+                    .half_open_at(w)
+                    .and_then(|at| machine::half_open_elapsed(at, now))
+                    .unwrap_or(0);
+                b[8..16].copy_from_slice(&spent.to_le_bytes());
             }
             State::Isolated => {}
         }
@@ -256,7 +262,17 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
         }
         let print = fingerprint(self.config(), VERSION).unwrap_or_default();
         b[32..36].copy_from_slice(&print.to_le_bytes());
-        b[36..44].copy_from_slice(&now.to_le_bytes());
+        // A clock read behind an opening (it went back after the trip) would
+        // make the open time left look longer than any open period: the
+        // snapshot then records the latest reading that leaves at most
+        // 2^31 - 1 ms, so its own restore accepts it.
+        let taken = if w.state() == State::Open {
+            let retry = u64::from_le_bytes(b[8..16].try_into().unwrap_or_default());
+            now.max(retry.saturating_sub(MAX_DURATION_MS as u64))
+        } else {
+            now
+        };
+        b[36..44].copy_from_slice(&taken.to_le_bytes());
         let sum = fnv1a(&b[..44]);
         b[44..48].copy_from_slice(&sum.to_le_bytes());
         b
@@ -327,7 +343,7 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
         let mut at = le64(8);
         let timed = matches!(state, State::Open | State::HalfOpen);
         let field = match (state, v1) {
-            (State::HalfOpen, _) => "halfOpenAt",
+            (State::HalfOpen, _) => "halfOpenFor",
             (_, true) => "openedAt",
             _ => "retryAt",
         };
@@ -416,15 +432,15 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                 }
                 _ => {
                     // The part of halfOpenMaxWaitMs that was left is left:
-                    // the entry moves with the clock (kept modulo 2^34, so
-                    // an entry before the clock's zero is exact too).
-                    // (Version 1 kept no entry time: entered at the restore.)
+                    // `at` is the time spent half-open at the snapshot, and
+                    // the entry is kept modulo 2^34, so an entry before the
+                    // clock's zero is exact. (Version 1 kept no entry time:
+                    // entered at the restore.)
+                    let from = if rebase { now } else { taken };
                     let t = if v1 {
                         now
-                    } else if rebase {
-                        now.wrapping_sub(taken.saturating_sub(at)) & ((1 << 34) - 1)
                     } else {
-                        at.min(now)
+                        from.wrapping_sub(at) & ((1 << 34) - 1)
                     };
                     (Word::half_open_at(epoch, 0, k, (t >> 31) as u8), t)
                 }

@@ -1040,8 +1040,8 @@ static MAX_WAIT: Config = config!(Config::consecutive_failures(1)
 /// closed state a success made.
 ///
 /// With `strict` off, the acquire may also be rejected `halfOpenFull`: a
-/// core bug this model found (see
-/// `max_wait_stale_half_open_word_is_not_full`), tolerated here so that the
+/// core bug this model found, since fixed (see
+/// `max_wait_stale_half_open_word_is_not_full`), once tolerated here so that the
 /// rest of the protocol stays checked.
 fn max_wait_races_trial(name: &str, outcome: Outcome, at: u64, strict: bool) {
     check(name, 3, move || {
@@ -1124,7 +1124,7 @@ fn max_wait_deadline_acquire_races_trial_failure() {
         "max_wait_deadline_acquire_races_trial_failure",
         Outcome::Failure,
         150,
-        false,
+        true,
     );
 }
 
@@ -1137,7 +1137,7 @@ fn max_wait_deadline_acquire_races_trial_success() {
         "max_wait_deadline_acquire_races_trial_success",
         Outcome::Success,
         149,
-        false,
+        true,
     );
 }
 
@@ -1153,7 +1153,6 @@ fn max_wait_deadline_acquire_races_trial_success() {
 /// (`expire` could reload the word when the tag does not match, as the open
 /// branch of `acquire` does.)
 #[test]
-#[ignore = "core bug: an acquire with a stale half-open word past the deadline is rejected halfOpenFull"]
 fn max_wait_stale_half_open_word_is_not_full() {
     max_wait_races_trial(
         "max_wait_stale_half_open_word_is_not_full",
