@@ -8,7 +8,9 @@
 #   generated), node ESM + CommonJS tests, the typed usage check (tsc --noEmit), the
 #   conformance vectors (../tests/vectors/*.json) through the JS API,
 #   wasm-bindgen-test under Node, the Worker example in workerd (miniflare),
-#   and a page in headless Chromium (playwright-core).
+#   a page in headless Chromium (playwright-core), and the conformance vectors
+#   again inside workerd and inside Chromium, whose lines must be the host
+#   runner's.
 #
 #   bash wasm/ci.sh
 #
@@ -130,6 +132,9 @@ check "vectors: node and host runners print the same lines on tests/selftest/fai
 check "wasm-bindgen-test under node" bindgen_tests
 check "workerd: Worker example in miniflare" node_test workerd/
 check "chromium: ESM build in a headless page" env CHROMIUM="$chromium" bash -c 'cd test && node --test --test-reporter=spec browser/'
+check "vectors in workerd: a test Worker prints the host runner's lines" node_test vectors-runtimes/workerd.test.mjs
+check "vectors in chromium: a headless page prints the host runner's lines" \
+    env CHROMIUM="$chromium" bash -c 'cd test && node --test --test-reporter=spec vectors-runtimes/chromium.test.mjs'
 
 echo
 echo "[ci] results"
