@@ -120,6 +120,7 @@ impl PermitToken {
 
 impl<C: Clock, P: Policy, O: Observer> Permit<'_, '_, C, P, O> {
     /// The call worked.
+    #[inline(always)]
     pub fn success(self) {
         self.record(Outcome::Success);
     }
@@ -132,26 +133,33 @@ impl<C: Clock, P: Policy, O: Observer> Permit<'_, '_, C, P, O> {
         self.record(Outcome::Ignore);
     }
     /// Records `outcome`.
+    #[inline(always)]
     pub fn record(self, outcome: Outcome) {
-        let breaker = self.breaker;
-        if !self.token.is_trial() {
-            // A closed call's permit holds no slot: nothing to give back if
-            // user code unwinds while the state is updated.
-            let token = self.into_token();
-            let counted = breaker.apply(token, Some(outcome));
-            return breaker.report(counted);
+        if self.token.is_trial() {
+            return self.record_trial(outcome);
         }
-        // A trial permit stays armed while the state is updated: if user
-        // code unwinds in there (a clock read for a slow-call check or a
-        // trip, a transition hook), its drop frees the half-open slot it
-        // holds. Every state change that can precede such a panic starts a
-        // new epoch, so that late release is then a no-op, never a second
-        // one.
+        // A closed call's permit holds no slot: nothing to give back if user
+        // code unwinds while the state is updated.
+        let breaker = self.breaker;
+        let token = self.into_token();
+        let counted = breaker.apply(token, Some(outcome));
+        breaker.report(counted);
+    }
+
+    /// A trial permit stays armed while the state is updated: if user code
+    /// unwinds in there (a clock read for a slow-call check or a trip, a
+    /// transition hook), its drop frees the half-open slot it holds. Every
+    /// state change that can precede such a panic starts a new epoch, so
+    /// that late release is then a no-op, never a second one.
+    #[inline(never)]
+    fn record_trial(self, outcome: Outcome) {
+        let breaker = self.breaker;
         let counted = breaker.apply(self.token.dup(), Some(outcome));
         core::mem::forget(self);
         // The outcome hooks run last, on a consistent breaker.
         breaker.report(counted);
     }
+
     /// Detaches the permit from its breaker (see [`PermitToken`]).
     pub fn into_token(self) -> PermitToken {
         let token = PermitToken {
