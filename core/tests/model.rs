@@ -801,26 +801,6 @@ impl Model {
             if retry_at.saturating_sub(taken) > MAX_DURATION_MS as u64)
     }
 
-    /// Whether a snapshot at `taken` stores `halfOpenAt` as 0, which the
-    /// core's restore reads as "not written yet" (a core bug, see
-    /// `half_open_entry_before_zero_keeps_its_elapsed_time`).
-    fn half_open_at_zero(&self, taken: u64) -> bool {
-        // Fixed in the core (a snapshot keeps the time spent half-open).
-        let _ = taken;
-        false
-    }
-
-    /// Whether `metrics()` at `now` is in the case where the core subtracts
-    /// with overflow: half-open, the clock more than 2^33 ms behind the
-    /// entry, and the entry's elapsed time read modulo 2^34 past the
-    /// deadline but larger than the reading itself. A core bug, see
-    /// `metrics_of_a_half_open_breaker_read_far_behind_its_entry`.
-    fn metrics_overflow(&self, now: u64) -> bool {
-        // Fixed in the core (the deadline saturates at 0); kept as a hook.
-        let _ = now;
-        false
-    }
-
     /// `(failures, recorded)` in the current window at `now` (closed only).
     fn window(&self, now: u64) -> Option<(u64, u64)> {
         let closed = self.state == MState::Closed;
@@ -1499,11 +1479,6 @@ impl<'b, 'a, P: Policy> Run<'b, 'a, P> {
                 (model.epoch % 16_384).to_string(),
             ));
         }
-        if model.metrics_overflow(now) {
-            // The core's `metrics()` overflows here (see
-            // `metrics_of_a_half_open_breaker_read_far_behind_its_entry`).
-            return Ok(());
-        }
         let m = self.core.metrics();
         let t = &model.totals;
         let (opened_at, retry_at) = model.times(now);
@@ -1603,7 +1578,6 @@ fn run_case<P: Policy>(config: &Config<P>, case: &Case) -> Result<(), TestCaseEr
         );
         return Ok(());
     }
-    let run_model_at_zero = run.model.half_open_at_zero(taken);
     let model = run.model.restored(taken, now, restart.same_clock);
     drop(run);
     clock.set(now);
@@ -1621,9 +1595,7 @@ fn run_case<P: Policy>(config: &Config<P>, case: &Case) -> Result<(), TestCaseEr
         ))
     })?;
     let again = second.snapshot();
-    // (Where a snapshot stores `halfOpenAt` 0, a core bug makes the restore
-    // read it as just entered: see `half_open_entry_before_zero_keeps_its_elapsed_time`.)
-    if restart.same_clock && now == taken && !run_model_at_zero {
+    if restart.same_clock && now == taken {
         prop_assert_eq!(
             again,
             bytes,
@@ -1635,13 +1607,11 @@ fn run_case<P: Policy>(config: &Config<P>, case: &Case) -> Result<(), TestCaseEr
     third
         .restore_same_clock(&again)
         .map_err(|e| TestCaseError::fail(format!("a restored state's snapshot is refused: {e}")))?;
-    if !model.half_open_at_zero(now) {
-        prop_assert_eq!(
-            third.snapshot(),
-            again,
-            "a restored state does not round-trip"
-        );
-    }
+    prop_assert_eq!(
+        third.snapshot(),
+        again,
+        "a restored state does not round-trip"
+    );
     drop(third);
     let mut run = Run::new(&second, &clock, model, case);
     run.compare(split, Op::State(0))?;
@@ -1949,7 +1919,7 @@ fn time_window_is_cleared_after_an_epoch_wrap() {
 /// debug build, a wrapped `openedAt` in a release build. BEHAVIOR.md: a
 /// clock behind the entry counts as zero elapsed (still half-open), and
 /// nothing panics at run time. The property skips `metrics()` in this case
-/// (`Model::metrics_overflow`) until the core is fixed.
+/// (it did until the core was fixed).
 #[test]
 fn metrics_of_a_half_open_breaker_read_far_behind_its_entry() {
     let config = Config::consecutive_failures(1)
