@@ -81,6 +81,7 @@ mod breaker;
 mod call;
 pub mod clock;
 mod config;
+pub mod fleet;
 pub mod guide;
 mod machine;
 mod metrics;
