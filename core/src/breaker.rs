@@ -281,6 +281,15 @@ impl<'a, C: Clock, P: Policy, O: Observer> Breaker<'a, C, P, O> {
         }
     }
 
+    /// The state as last recorded, without reading the clock: an open
+    /// breaker whose open period is over still reads `Open` here (the next
+    /// acquire records `HalfOpen`). A wrapper's cheap test for the closed
+    /// fast path.
+    #[inline]
+    pub fn recorded_state(&self) -> State {
+        self.load().state()
+    }
+
     /// The state as it reads at time `now_ms`; pure, like [`state`](Self::state).
     pub fn state_at(&self, now_ms: u64) -> State {
         self.state_at_word(self.load(), now_ms)

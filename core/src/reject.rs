@@ -43,6 +43,22 @@ pub struct Rejected {
 }
 
 impl Rejected {
+    /// A rejection made on a breaker's behalf, by a wrapper that decides
+    /// before the breaker does (a fleet handle waiting for a probe lease).
+    ///
+    /// ```
+    /// use halfopen::{RejectReason, Rejected};
+    ///
+    /// let r = Rejected::new(RejectReason::Open, Some(250));
+    /// assert_eq!(r.to_string(), "circuit open: call rejected, retry in 250 ms");
+    /// ```
+    pub const fn new(reason: RejectReason, retry_after_ms: Option<u64>) -> Self {
+        Self {
+            reason,
+            retry_after_ms,
+        }
+    }
+
     /// Why.
     pub const fn reason(&self) -> RejectReason {
         self.reason
