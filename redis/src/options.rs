@@ -144,7 +144,7 @@ impl FleetBuilder {
     /// the fleet when Redis answers.
     pub async fn connect(self, url: &str) -> Result<Fleet, FleetError> {
         let (name, rules, deadline, sync_ms) = self.rules()?;
-        let client = redis::Client::open(url).map_err(|e| FleetError::Url(e.to_string()))?;
+        let client = client(url)?;
         let pubsub = self.pubsub.then(|| client.clone());
         Fleet::start(
             name,
@@ -168,13 +168,16 @@ impl FleetBuilder {
         let first = urls
             .first()
             .ok_or(FleetError::Url("no cluster node URL given".into()))?;
+        for url in urls {
+            client(url)?;
+        }
         let client = redis::cluster::ClusterClient::builder(urls.iter().copied())
             .connection_timeout(deadline)
             .response_timeout(deadline)
             .build()
             .map_err(|e| FleetError::Url(e.to_string()))?;
         let pubsub = if self.pubsub {
-            Some(redis::Client::open(*first).map_err(|e| FleetError::Url(e.to_string()))?)
+            Some(client(first)?)
         } else {
             None
         };
@@ -189,6 +192,27 @@ impl FleetBuilder {
         )
         .await
     }
+}
+
+/// A client for `url`, whose scheme is checked first (the redis crate takes
+/// some URLs it cannot connect to).
+fn client(url: &str) -> Result<redis::Client, FleetError> {
+    let scheme = url.split_once("://").map(|(s, _)| s);
+    match scheme {
+        Some("redis" | "unix" | "redis+unix") => {}
+        Some("rediss") if cfg!(feature = "tls") => {}
+        Some("rediss") => {
+            return Err(FleetError::Url(format!(
+                "{url:?}: rediss:// needs the crate's `tls` feature"
+            )))
+        }
+        _ => {
+            return Err(FleetError::Url(format!(
+                "{url:?} is not a redis://, rediss:// or unix:// URL"
+            )))
+        }
+    }
+    redis::Client::open(url).map_err(|e| FleetError::Url(format!("{url:?}: {e}")))
 }
 
 /// A fleet that cannot be started.

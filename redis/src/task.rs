@@ -40,6 +40,8 @@ struct Task<'a> {
     shared: &'a Shared,
     store: &'a mut Store,
     config_text: &'a str,
+    /// The last record read had no configuration text.
+    config_missing: bool,
 }
 
 /// A store failure, or the fleet refusing this instance.
@@ -64,6 +66,7 @@ impl Task<'_> {
     /// The record a read returned, checked: garbage is replaced, a foreign
     /// configuration refused.
     async fn record(&mut self, read: &mut Read) -> Result<FleetRecord, Stop> {
+        self.config_missing = read.raw.config.is_none();
         if let Some(theirs) = &read.raw.config {
             let ours = self.inner.rules.config_text();
             if theirs != self.config_text {
@@ -75,7 +78,10 @@ impl Task<'_> {
             }
         }
         let parsed = match (&read.raw.record, read.raw.gen.as_str()) {
-            (None, "") => return Ok(FleetRecord::new()),
+            // No record (a new fleet, or a store that lost its data): closed,
+            // at the last generation this instance saw, so that generations
+            // never go back for it.
+            (None, "") => return Ok(rebuilt(self.shared.seen_gen.load(Relaxed))),
             (Some(text), gen) => FleetRecord::parse(gen, text).map_err(|e| e.to_string()),
             (None, gen) => Err(format!("fleet record has gen {gen:?} and no record")),
         };
@@ -329,8 +335,26 @@ pub(crate) async fn first_sync(
         shared,
         store,
         config_text: config_text.as_str(),
+        config_missing: false,
     };
-    match task.sync(false).await {
+    let mut result = task.sync(false).await;
+    if result.is_ok() && task.config_missing {
+        // The first instance of a fleet writes the record, so that the
+        // configuration every later one is checked against is there.
+        result = match task.read().await {
+            Ok(read) => task
+                .transact(read, |r, _| {
+                    Some(FleetRecord {
+                        gen: r.gen.wrapping_add(1),
+                        ..*r
+                    })
+                })
+                .await
+                .map(|(rec, now, _)| task.adopt(&rec, now, false)),
+            Err(e) => Err(e.into()),
+        };
+    }
+    match result {
         Ok(()) => {
             shared.attached.store(true, Relaxed);
             Ok(())
@@ -403,6 +427,7 @@ pub(crate) async fn run(
             shared: &shared,
             store: &mut store,
             config_text: config_text.as_str(),
+            config_missing: false,
         };
         let tripped = matches!(event, Some(Event::Tripped));
         let result = match event {
