@@ -415,7 +415,7 @@ fn report(runs: &[Run]) -> Vec<String> {
     };
     let periods = (UP_AT - DOWN_AT) as f64 / OPEN_MS as f64;
     println!("\n== summary (counted by the downstream, except where said)");
-    println!("{:<52}{:>12}{:>16}", "", "with fleet", "local only");
+    println!("{:<56}{:>12}{:>16}", "", "with fleet", "local only");
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let col = |f: &dyn Fn(&Run) -> String| -> (String, String) { (f(&runs[0]), f(&runs[1])) };
     let mut row = |label: &str, f: &dyn Fn(&Run) -> String| {
@@ -468,7 +468,7 @@ fn report(runs: &[Run]) -> Vec<String> {
         },
     );
     for (label, a, b) in rows {
-        println!("{label:<52}{a:>12}{b:>16}");
+        println!("{label:<56}{a:>12}{b:>16}");
     }
     println!(
         "(without a fleet every breaker needs its own {THRESHOLD} failures: up to {} in all)",
