@@ -681,6 +681,10 @@ fn worker_main(args: &[String]) -> Res<()> {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (mut calls, mut ok, mut failed, mut rejected, mut trials) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        // Failures in a row this process saw: a breaker that opens on the
+        // THRESHOLD-th tripped itself; one that opens earlier adopted the
+        // fleet's trip while its own call was under way.
+        let mut run = 0u32;
         while epoch_ms() < end {
             tick.tick().await;
             calls += 1;
@@ -696,8 +700,10 @@ fn worker_main(args: &[String]) -> Res<()> {
             let good = reply == "ok";
             if good {
                 ok += 1;
+                run = 0;
             } else {
                 failed += 1;
+                run += 1;
             }
             let mut tr = tracker.lock().unwrap();
             permit.record(good);
@@ -718,7 +724,14 @@ fn worker_main(args: &[String]) -> Res<()> {
                     tr.event(&format!("{what} failed: open again"));
                 }
             } else if open && !tr.open {
-                tr.event(&format!("tripped after {THRESHOLD} failures in a row"));
+                if run >= THRESHOLD {
+                    tr.event(&format!("tripped after {run} failures in a row"));
+                } else {
+                    let gen = guard.generation().unwrap_or(0);
+                    tr.event(&format!(
+                        "adopted open (fleet generation {gen}) after {run} failure(s) of its own"
+                    ));
+                }
             }
             tr.open = open;
         }
