@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a warm one. Installs what it
-# needs (rustup targets and components, wasm-bindgen-cli, node packages,
+# needs (rustup targets and components, wasm-bindgen-cli, node packages, redis-server,
 # Chromium, QEMU, defmt-print), runs every suite, skips none, and ends with
 # `N passed, N failed` over the suites. Exits non-zero if any failed.
 #
@@ -74,7 +74,7 @@ fmt() {
 
 suite "cargo fmt --check (workspace and firmware)" fmt
 suite "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets \
-  --features halfopen/std,halfopen/embassy-time -- -D warnings
+  --features halfopen/std,halfopen/embassy-time,halfopen-redis/cluster -- -D warnings
 suite "core tests (unit, behaviour, property tests vs the sequential model, zero allocation, doc, embassy mock driver)" \
   cargo test -q -p halfopen --features std,embassy-time
 suite "conformance runner tests" cargo test -q -p halfopen-conformance
@@ -84,6 +84,7 @@ suite "rustdoc without warnings" env RUSTDOCFLAGS="-D warnings" \
   cargo doc -q -p halfopen --no-deps --features std,embassy-time
 suite "loom model checks" bash core/scripts/proofs.sh loom
 suite "thumbv7em flash a breaker adds (budget 2 KiB) and no fallback lock" bash core/probe/measure.sh
+suite "fleet on Redis (one server and a 3-master cluster on loopback; processes, faults, bad input)" bash redis/ci.sh
 suite "npm package (Node ESM/CJS, types, vectors, workerd, Chromium)" bash wasm/ci.sh
 suite "firmware in QEMU (Cortex-M4 and Cortex-M0)" bash embedded-example/ci.sh
 

@@ -14,7 +14,10 @@
 //! 3 s, healthy again for 2 s; it counts every request it receives. Four
 //! worker processes (this program again, `fleet worker ...`) call it at
 //! different steady rates, each through its own breaker:
-//! `consecutive_failures(5)`, `open_ms(500)`, one probe at a time.
+//! `consecutive_failures(5)`, `open_ms(500)`, one probe at a time. Each
+//! worker prints what its breaker does as tab-separated lines (`event`, ms
+//! since the start, worker, what happened) and its counters at the end; the
+//! parent merges them into one timeline.
 //!
 //! Exits non-zero if a worker failed, or if the fleet did not do what it
 //! promises (fewer calls reach the dead downstream than without it, at most
@@ -329,12 +332,13 @@ async fn scenario(mode: Mode, url: &str, name: &str) -> Res<Run> {
     let mut done = BTreeMap::new();
     let collect = tokio::time::timeout(Duration::from_millis(END + 10_000), async {
         while let Some((id, line)) = rx.recv().await {
-            let mut parts = line.splitn(3, '\t');
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some("event"), Some(t), Some(text)) => {
-                    events.push((t.parse().unwrap_or(0), format!("w{id}"), text.to_owned()))
+            // event TAB ms-since-start TAB worker TAB text; done TAB counters.
+            let mut parts = line.splitn(4, '\t');
+            match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some("event"), Some(t), Some(who), Some(text)) => {
+                    events.push((t.parse().unwrap_or(0), who.to_owned(), text.to_owned()))
                 }
-                (Some("done"), Some(kv), _) => {
+                (Some("done"), Some(kv), _, _) => {
                     let kv = kv
                         .split(' ')
                         .filter_map(|p| p.split_once('='))
@@ -576,6 +580,7 @@ fn is_open(s: State) -> bool {
 /// What the worker last reported, shared by the calling loop and the
 /// watcher that notices adopted changes.
 struct Tracker {
+    id: usize,
     open: bool,
     rejected_while_open: u64,
     start: u64,
@@ -584,7 +589,7 @@ struct Tracker {
 impl Tracker {
     fn event(&self, text: &str) {
         let t = epoch_ms().saturating_sub(self.start);
-        println!("event\t{t}\t{text}");
+        println!("event\t{t}\tw{}\t{text}", self.id);
     }
 }
 
@@ -645,6 +650,7 @@ fn worker_main(args: &[String]) -> Res<()> {
         let end = start + END;
         let guard = Arc::new(guard);
         let tracker = Arc::new(Mutex::new(Tracker {
+            id,
             open: false,
             rejected_while_open: 0,
             start,

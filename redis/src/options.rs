@@ -171,7 +171,7 @@ impl FleetBuilder {
         for url in urls {
             client(url)?;
         }
-        let client = redis::cluster::ClusterClient::builder(urls.iter().copied())
+        let cluster = redis::cluster::ClusterClient::builder(urls.iter().copied())
             .connection_timeout(deadline)
             .response_timeout(deadline)
             .build()
@@ -185,7 +185,7 @@ impl FleetBuilder {
             name,
             self.config,
             rules,
-            Target::Cluster(client),
+            Target::Cluster(Box::new(cluster)),
             pubsub,
             deadline,
             sync_ms,

@@ -81,7 +81,7 @@ impl From<redis::RedisError> for StoreError {
 pub(crate) enum Target {
     Single(Client),
     #[cfg(feature = "cluster")]
-    Cluster(redis::cluster::ClusterClient),
+    Cluster(Box<redis::cluster::ClusterClient>),
 }
 
 #[derive(Clone)]
