@@ -64,9 +64,9 @@ fn leases_are_limited_per_period_and_expire_into_a_reopening() {
     assert_eq!((b.leases, b.lease_until_ms), (2, 3_000));
     assert_eq!(r.lease(&b, 1_600), Lease::Denied);
     assert_eq!(r.view(&b, 1_600), FleetState::open(1_400, 0).unwrap());
-    // One success of two: still open.
+    // One success of two: still open, and the probe's lease is free again.
     let c = r.probe(&b, 1, true, 1_700).unwrap();
-    assert_eq!((c.mode, c.successes), (FleetMode::Open, 1));
+    assert_eq!((c.mode, c.successes, c.leases), (FleetMode::Open, 1, 1));
     // Leases end unreported: the fleet re-opens with k + 1.
     let Lease::Reopen(d) = r.lease(&c, 3_000) else {
         panic!()
@@ -422,8 +422,14 @@ impl Sim {
                     self.open(c, now, (k + 1).min(31))
                 } else if successes + 1 >= c.success_threshold() {
                     self.model = Model::Closed
-                } else if let Model::Open { successes: s, .. } = &mut self.model {
+                } else if let Model::Open {
+                    successes: s,
+                    leases: l,
+                    ..
+                } = &mut self.model
+                {
                     *s += 1;
+                    *l -= 1;
                 }
             }
             _ => {}
@@ -543,7 +549,12 @@ proptest! {
                         held[who] = Some(next.opened_gen);
                         let n = granted.entry(next.opened_gen).or_default();
                         *n += 1;
-                        prop_assert!(*n <= config.half_open_max_calls() as u32, "period {} granted {} leases", next.opened_gen, n);
+                    }
+                    // Leases out at once never exceed halfOpenMaxCalls; grants
+                    // beyond it only follow successes that freed a lease.
+                    prop_assert!(next.leases <= config.half_open_max_calls(), "{:?}", next);
+                    if let Some(&n) = granted.get(&next.opened_gen) {
+                        prop_assert!(n <= config.half_open_max_calls() as u32 + next.successes as u32, "period {} granted {} leases", next.opened_gen, n);
                     }
                     if op == 4 { held[who] = None; }
                     store = next;

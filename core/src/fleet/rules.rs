@@ -247,8 +247,9 @@ impl FleetRules {
     }
 
     /// An instance's open period is over: may it probe? At most
-    /// `halfOpenMaxCalls` leases per open period, all ending `leaseMs` after
-    /// the first.
+    /// `halfOpenMaxCalls` leases out at once (a probe that succeeds without
+    /// closing the fleet frees its lease), all ending `leaseMs` after the
+    /// first of them.
     pub fn lease(&self, rec: &FleetRecord, now: u64) -> Lease {
         if rec.mode != FleetMode::Open || now < rec.open_until_ms || now >= STORE_TIME_LIMIT {
             return Lease::Denied;
@@ -272,8 +273,8 @@ impl FleetRules {
     }
 
     /// A probe of the period `opened_gen` succeeded or failed:
-    /// `successThreshold` successes close the fleet, a failure re-opens it
-    /// with `k + 1`. A report for another period, or after the leases ended,
+    /// `successThreshold` successes close the fleet (a success short of it
+    /// frees its lease), a failure re-opens it with `k + 1`. A report for another period, or after the leases ended,
     /// changes nothing of the probe's own (the leases' end re-opens).
     pub fn probe(
         &self,
@@ -298,9 +299,13 @@ impl FleetRules {
         Some(if successes >= self.config.success_threshold {
             Self::settled(rec, FleetMode::Closed)
         } else {
+            // The probe's lease is free again: like a local trial slot, a
+            // lease bounds the probes in flight, and more successes than
+            // `halfOpenMaxCalls` may be needed.
             FleetRecord {
                 gen: rec.gen.wrapping_add(1),
                 successes,
+                leases: rec.leases - 1,
                 ..*rec
             }
         })
