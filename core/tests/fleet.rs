@@ -63,7 +63,10 @@ fn leases_are_limited_per_period_and_expire_into_a_reopening() {
     };
     assert_eq!((b.leases, b.lease_until_ms), (2, 3_000));
     assert_eq!(r.lease(&b, 1_600), Lease::Denied);
-    assert_eq!(r.view(&b, 1_600), FleetState::open(1_400, 0).unwrap());
+    // Refused: open until the leases end (3_000), at most one open period
+    // (1_000) from now.
+    assert_eq!(r.view(&b, 1_600), FleetState::open(1_000, 0).unwrap());
+    assert_eq!(r.view(&b, 2_500), FleetState::open(500, 0).unwrap());
     // One success of two: still open, and the probe's lease is free again.
     let c = r.probe(&b, 1, true, 1_700).unwrap();
     assert_eq!((c.mode, c.successes, c.leases), (FleetMode::Open, 1, 1));
@@ -450,7 +453,9 @@ impl Sim {
                 let remaining = if now < until {
                     until - now
                 } else if leases >= c.half_open_max_calls() {
-                    lease_end.saturating_sub(now)
+                    lease_end
+                        .saturating_sub(now)
+                        .min(c.open_duration_ms(k as u32) as u64)
                 } else {
                     0
                 };

@@ -189,6 +189,35 @@ impl Task<'_> {
         }
     }
 
+    /// The first instance of a fleet writes the record, so that the
+    /// configuration every later one is checked against is there; an
+    /// instance that finds it written meanwhile writes nothing.
+    async fn claim(&mut self) -> Result<(), Stop> {
+        let mut read = self.read().await?;
+        for _ in 0..8 {
+            let rec = self.record(&mut read).await?;
+            if read.raw.config.is_some() {
+                self.adopt(&rec, read.now_ms, false);
+                return Ok(());
+            }
+            let next = FleetRecord {
+                gen: rec.gen.wrapping_add(1),
+                ..rec
+            };
+            let expected = read.raw.gen.clone();
+            match self.write(&expected, &next).await? {
+                Written::Yes { now_ms } => {
+                    self.adopt(&next, now_ms, false);
+                    return Ok(());
+                }
+                Written::Lost(r) => read = r,
+            }
+        }
+        Err(Stop::Store(StoreError::Reply(
+            "the record changed under eight writes in a row",
+        )))
+    }
+
     async fn handle(&mut self, event: Event) -> Result<(), Stop> {
         let rules = self.inner.rules;
         match event {
@@ -339,20 +368,7 @@ pub(crate) async fn first_sync(
     };
     let mut result = task.sync(false).await;
     if result.is_ok() && task.config_missing {
-        // The first instance of a fleet writes the record, so that the
-        // configuration every later one is checked against is there.
-        result = match task.read().await {
-            Ok(read) => task
-                .transact(read, |r, _| {
-                    Some(FleetRecord {
-                        gen: r.gen.wrapping_add(1),
-                        ..*r
-                    })
-                })
-                .await
-                .map(|(rec, now, _)| task.adopt(&rec, now, false)),
-            Err(e) => Err(e.into()),
-        };
+        result = task.claim().await;
     }
     match result {
         Ok(()) => {
@@ -393,6 +409,7 @@ pub(crate) async fn run(
     // that doubles up to 8 syncs (at least 1 s).
     let mut retry_at: Option<Instant> = None;
     let mut backoff = sync;
+    let mut command: Option<Event> = None;
     let max_backoff = (sync * 8).max(Duration::from_secs(1));
     loop {
         let event = tokio::select! {
@@ -415,8 +432,12 @@ pub(crate) async fn run(
                 if matches!(event, Some(Event::Tripped)) {
                     shared.trip_pending.store(true, Relaxed);
                 }
-                if matches!(event, Some(Event::LeaseWanted)) {
-                    shared.lease_wanted.store(false, Relaxed);
+                match event {
+                    Some(Event::LeaseWanted) => shared.lease_wanted.store(false, Relaxed),
+                    // The last of isolate() and reset() is kept for the
+                    // store's return.
+                    Some(e @ (Event::Isolate | Event::Reset)) => command = Some(e),
+                    _ => {}
                 }
                 continue;
             }
@@ -430,9 +451,26 @@ pub(crate) async fn run(
             config_missing: false,
         };
         let tripped = matches!(event, Some(Event::Tripped));
+        let failed_command = match (&event, &command) {
+            (Some(Event::Isolate), _) => Some(Event::Isolate),
+            (Some(Event::Reset), _) => Some(Event::Reset),
+            (None, Some(Event::Isolate)) => Some(Event::Isolate),
+            (None, Some(Event::Reset)) => Some(Event::Reset),
+            _ => None,
+        };
+        if matches!(event, Some(Event::Isolate | Event::Reset)) {
+            command = None; // A newer command replaces one kept.
+        }
         let result = match event {
             Some(e) => task.handle(e).await,
-            None => task.sync(true).await,
+            None => match command.take() {
+                // The store is back: first the command it missed.
+                Some(c) => match task.handle(c).await {
+                    Ok(()) => task.sync(true).await,
+                    Err(e) => Err(e),
+                },
+                None => task.sync(true).await,
+            },
         };
         match result {
             Ok(()) => {
@@ -448,6 +486,9 @@ pub(crate) async fn run(
             Err(Stop::Store(e)) => {
                 if tripped {
                     shared.trip_pending.store(true, Relaxed);
+                }
+                if let Some(c) = failed_command {
+                    command.get_or_insert(c);
                 }
                 shared.lease_wanted.store(false, Relaxed);
                 shared.store_errors.fetch_add(1, Relaxed);

@@ -321,3 +321,25 @@ async fn window_counts_trip_the_fleet_where_no_instance_sees_minimum_calls() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolate_while_the_store_is_paused_reaches_the_fleet_on_its_return() {
+    let redis = OwnRedis::start();
+    let name = unique("isolate-paused");
+    let config = consecutive(5, 1_000);
+    let a = fleet(&name, &redis.url(), config).await;
+    let b = fleet(&name, &redis.url(), config).await;
+    redis.signal("-STOP");
+    a.isolate();
+    assert_eq!(a.state(), State::Isolated, "at once, locally");
+    eventually(WAIT, "a detaches", || !a.metrics().attached).await;
+    redis.signal("-CONT");
+    eventually(
+        WAIT,
+        "b adopts the isolation made while the store was away",
+        || b.state() == State::Isolated,
+    )
+    .await;
+    a.reset();
+    eventually(WAIT, "b adopts the reset", || b.state() == State::Closed).await;
+}

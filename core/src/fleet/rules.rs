@@ -345,7 +345,8 @@ impl FleetRules {
 
     /// What an instance adopts of the record at store time `now`: for an
     /// open fleet, the rest of its open period; once that is over, 0 while
-    /// leases are left to take, else the rest of the leases' time.
+    /// leases are left to take, else the rest of the leases' time, at most
+    /// one open period of the current step.
     pub fn view(&self, rec: &FleetRecord, now: u64) -> FleetState {
         match rec.mode {
             FleetMode::Closed => FleetState::Closed,
@@ -354,7 +355,12 @@ impl FleetRules {
                 let until = if now < rec.open_until_ms {
                     rec.open_until_ms
                 } else if rec.leases >= self.config.half_open_max_calls {
-                    rec.lease_until_ms
+                    // Until the leases end, but no longer than one open period
+                    // of the current step: an adopted opening is only ever
+                    // lengthened, and a failed probe's re-opening (at least
+                    // that long from a later time) must be able to replace it.
+                    let step = self.config.open_duration_ms(rec.k as u32) as u64;
+                    rec.lease_until_ms.min(now + step)
                 } else {
                     now
                 };
