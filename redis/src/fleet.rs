@@ -1,7 +1,7 @@
 //! The fleet handle: a local breaker kept in step with a fleet record.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -72,11 +72,13 @@ pub(crate) struct Shared {
 
 impl Shared {
     fn take_lease(&self) -> Option<u64> {
-        let period = self.lease_period.load(Relaxed);
+        // Acquire pairs with the grant's Release: the period read after a
+        // lease was taken is the one the lease was granted in (or newer).
         self.leases
-            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+            .fetch_update(Acquire, Relaxed, |n| n.checked_sub(1))
             .ok()
-            .map(|_| period)
+            .map(|_| self.lease_period.load(Relaxed))
+            .filter(|&p| p != 0)
     }
 
     fn give_back(&self, period: u64) {
@@ -142,58 +144,61 @@ impl Observer for Hooks {
 /// A permit of a [`Fleet`]: a local permit, and for a probe, the lease it
 /// reports to. End it with [`success`](Self::success),
 /// [`failure`](Self::failure), [`ignore`](Self::ignore) or
-/// [`record`](Self::record); dropped without an outcome, it is ignored.
+/// [`record`](Self::record); dropped without an outcome, it is ignored (and
+/// a probe's lease is free again).
 #[must_use = "a permit records nothing until it is ended"]
 pub struct FleetPermit<'f> {
-    permit: Option<Permit<'f, 'static, StdClock, AnyPolicy, Hooks>>,
-    probe: Option<u64>,
+    permit: Permit<'f, 'static, StdClock, AnyPolicy, Hooks>,
+    probe: Probe<'f>,
+}
+
+/// The lease a probe holds: the period it was granted in (0: not a probe;
+/// periods are generations, which start at 1).
+struct Probe<'f> {
+    period: u64,
     shared: &'f Shared,
+}
+
+impl Drop for Probe<'_> {
+    fn drop(&mut self) {
+        if self.period != 0 {
+            self.shared.give_back(self.period);
+        }
+    }
 }
 
 impl FleetPermit<'_> {
     /// Records a success.
+    #[inline]
     pub fn success(self) {
         self.record(Outcome::Success)
     }
     /// Records a failure.
+    #[inline]
     pub fn failure(self) {
         self.record(Outcome::Failure)
     }
     /// Records nothing (the call said nothing of the downstream's health).
+    #[inline]
     pub fn ignore(self) {
         self.record(Outcome::Ignore)
     }
     /// Records `outcome`. A probe's success or failure is reported to the
     /// fleet by the background task.
-    pub fn record(mut self, outcome: Outcome) {
-        let Some(permit) = self.permit.take() else {
-            return;
-        };
+    #[inline(always)]
+    pub fn record(self, outcome: Outcome) {
+        let Self { permit, mut probe } = self;
         permit.record(outcome);
-        if let Some(period) = self.probe.take() {
-            match outcome {
-                Outcome::Ignore => self.shared.give_back(period),
-                _ => {
-                    let success = outcome == Outcome::Success;
-                    let _ = self.shared.tx.send(Event::Probe { period, success });
-                }
-            }
+        if probe.period != 0 && outcome != Outcome::Ignore {
+            let period = core::mem::take(&mut probe.period);
+            let success = outcome == Outcome::Success;
+            let _ = probe.shared.tx.send(Event::Probe { period, success });
         }
     }
     /// Whether this permit is the fleet's probe (it holds a lease).
+    #[inline]
     pub fn is_probe(&self) -> bool {
-        self.probe.is_some()
-    }
-}
-
-impl Drop for FleetPermit<'_> {
-    fn drop(&mut self) {
-        if let Some(p) = self.permit.take() {
-            p.ignore();
-        }
-        if let Some(period) = self.probe.take() {
-            self.shared.give_back(period);
-        }
+        self.probe.period != 0
     }
 }
 
@@ -329,9 +334,11 @@ impl Fleet {
             let permit = b.try_acquire()?;
             if !permit.is_trial() {
                 return Ok(FleetPermit {
-                    permit: Some(permit),
-                    probe: None,
-                    shared: self.shared(),
+                    permit,
+                    probe: Probe {
+                        period: 0,
+                        shared: self.shared(),
+                    },
                 });
             }
             return self.unleased(permit);
@@ -349,9 +356,8 @@ impl Fleet {
                 return self.unleased(permit);
             }
             return Ok(FleetPermit {
-                permit: Some(permit),
-                probe: None,
-                shared,
+                permit,
+                probe: Probe { period: 0, shared },
             });
         }
         let Some(period) = shared.take_lease() else {
@@ -361,16 +367,14 @@ impl Fleet {
         };
         match b.try_acquire() {
             Ok(permit) if permit.is_trial() => Ok(FleetPermit {
-                permit: Some(permit),
-                probe: Some(period),
-                shared,
+                permit,
+                probe: Probe { period, shared },
             }),
             Ok(permit) => {
                 shared.give_back(period);
                 Ok(FleetPermit {
-                    permit: Some(permit),
-                    probe: None,
-                    shared,
+                    permit,
+                    probe: Probe { period: 0, shared },
                 })
             }
             Err(e) => {
@@ -402,13 +406,17 @@ impl Fleet {
         f: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, halfopen::CallError<E>> {
         let permit = self.try_acquire().map_err(halfopen::CallError::Rejected)?;
-        let r = f();
-        permit.record(if r.is_ok() {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        });
-        r.map_err(halfopen::CallError::Inner)
+        // One constant outcome per branch: each `record` folds to its case.
+        match f() {
+            Ok(v) => {
+                permit.success();
+                Ok(v)
+            }
+            Err(e) => {
+                permit.failure();
+                Err(halfopen::CallError::Inner(e))
+            }
+        }
     }
 
     /// Runs `future` if the fleet allows it; an `Err` counts as a failure.
@@ -418,13 +426,16 @@ impl Fleet {
         F: Future<Output = Result<T, E>>,
     {
         let permit = self.try_acquire().map_err(halfopen::CallError::Rejected)?;
-        let r = future.await;
-        permit.record(if r.is_ok() {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        });
-        r.map_err(halfopen::CallError::Inner)
+        match future.await {
+            Ok(v) => {
+                permit.success();
+                Ok(v)
+            }
+            Err(e) => {
+                permit.failure();
+                Err(halfopen::CallError::Inner(e))
+            }
+        }
     }
 
     /// Isolates the whole fleet: this breaker at once, every instance when it

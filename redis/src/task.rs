@@ -3,7 +3,7 @@
 //! every store call has a deadline; a failing store leaves the breaker
 //! working locally.
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -244,7 +244,8 @@ impl Task<'_> {
                     if self.shared.lease_period.swap(rec.opened_gen, Relaxed) != rec.opened_gen {
                         self.shared.leases.store(0, Relaxed);
                     }
-                    self.shared.leases.fetch_add(1, Relaxed);
+                    // Release: the period is written before the lease shows.
+                    self.shared.leases.fetch_add(1, Release);
                 } else {
                     self.adopt(&rec, now, true);
                 }
