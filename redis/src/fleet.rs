@@ -49,7 +49,6 @@ pub(crate) struct Inner {
 /// What the local breaker and the background task share.
 pub(crate) struct Shared {
     pub tx: mpsc::UnboundedSender<Event>,
-    pub counters: Counters,
     pub attached: AtomicBool,
     /// Set once the fleet refused this instance (a configuration mismatch):
     /// it stays a local breaker.
@@ -103,28 +102,30 @@ impl Shared {
 /// The local breaker's observer: totals, and local transitions sent to the
 /// background task (never a store call on the caller's thread).
 pub struct Hooks {
+    /// In the breaker itself: an outcome's count is one pointer away.
+    pub(crate) counters: Counters,
     pub(crate) shared: Arc<Shared>,
 }
 
 impl Observer for Hooks {
     #[inline]
     fn on_success(&self) {
-        self.shared.counters.on_success()
+        self.counters.on_success()
     }
     #[inline]
     fn on_failure(&self, slow: bool) {
-        self.shared.counters.on_failure(slow)
+        self.counters.on_failure(slow)
     }
     #[inline]
     fn on_ignore(&self) {
-        self.shared.counters.on_ignore()
+        self.counters.on_ignore()
     }
     #[inline]
     fn on_reject(&self, reason: RejectReason) {
-        self.shared.counters.on_reject(reason)
+        self.counters.on_reject(reason)
     }
     fn on_transition(&self, t: Transition) {
-        self.shared.counters.on_transition(t);
+        self.counters.on_transition(t);
         let event = match (t.from, t.to, t.cause) {
             (State::Closed, State::Open, Cause::Trip) => Event::Tripped,
             // A probe that never reported before the local half-open deadline.
@@ -137,7 +138,7 @@ impl Observer for Hooks {
         let _ = self.shared.tx.send(event);
     }
     fn totals(&self) -> Option<halfopen::Totals> {
-        self.shared.counters.totals()
+        self.counters.totals()
     }
 }
 
@@ -245,7 +246,6 @@ impl Fleet {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             tx,
-            counters: Counters::new(),
             attached: AtomicBool::new(false),
             refused: AtomicBool::new(false),
             seen_gen: AtomicU64::new(0),
@@ -266,6 +266,7 @@ impl Fleet {
             config,
             StdClock,
             Hooks {
+                counters: Counters::new(),
                 shared: shared.clone(),
             },
         );
@@ -362,7 +363,7 @@ impl Fleet {
         }
         let Some(period) = shared.take_lease() else {
             shared.want_lease();
-            shared.counters.on_reject(RejectReason::Open);
+            b.observer().counters.on_reject(RejectReason::Open);
             return Err(Rejected::new(RejectReason::Open, None));
         };
         match b.try_acquire() {
@@ -395,7 +396,11 @@ impl Fleet {
         let shared = self.shared();
         permit.ignore();
         shared.want_lease();
-        shared.counters.on_reject(RejectReason::Open);
+        self.inner
+            .breaker
+            .observer()
+            .counters
+            .on_reject(RejectReason::Open);
         Err(Rejected::new(RejectReason::Open, None))
     }
 

@@ -285,7 +285,13 @@ impl Task<'_> {
         let rules = self.inner.rules;
         let (read, counts) = match rules.window() {
             Some(w) => {
-                let totals = self.shared.counters.totals().unwrap_or_default();
+                let totals = self
+                    .inner
+                    .breaker
+                    .observer()
+                    .counters
+                    .totals()
+                    .unwrap_or_default();
                 let (s, f) = (totals.successes as u64, totals.failures as u64);
                 let (fs, ff) = (
                     self.shared.flushed_successes.load(Relaxed),
