@@ -13,10 +13,8 @@
 //! environment variable `HALFOPEN_FLEET_BENCH_ROLE`. Under `cargo test
 //! --benches` (no `--bench` argument) every part runs once, briefly.
 
-use std::error::Error;
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener as StdListener;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::LazyLock;
@@ -25,8 +23,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use criterion::Criterion;
 use halfopen::{AnyPolicy, Breaker, Config, Counters, StdClock};
 use halfopen_redis::Fleet;
-
-type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 const ROLE: &str = "HALFOPEN_FLEET_BENCH_ROLE";
 
@@ -70,71 +66,10 @@ fn unique(what: &str) -> String {
     format!("bench-{what}-{}-{}", std::process::id(), epoch_us())
 }
 
-// ---------------------------------------------------------------------------
-// Redis.
+#[path = "../examples/support/server.rs"]
+mod server;
 
-/// A `redis-server` this benchmark started, stopped when dropped.
-struct RedisServer {
-    child: Option<Child>,
-    url: String,
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn redis_server() -> Res<RedisServer> {
-    if let Ok(url) = std::env::var("HALFOPEN_REDIS_URL") {
-        ping(&url, Duration::from_secs(2))?;
-        println!("redis: {url} (from HALFOPEN_REDIS_URL)");
-        return Ok(RedisServer { child: None, url });
-    }
-    let port = (16400..16500)
-        .find(|p| StdListener::bind(("127.0.0.1", *p)).is_ok())
-        .ok_or("no free loopback port in 16400..16500 for redis-server")?;
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start redis-server: {e}"))?;
-    let server = RedisServer {
-        child: Some(child),
-        url: format!("redis://127.0.0.1:{port}/"),
-    };
-    ping(&server.url, Duration::from_secs(5))?;
-    let version = info(&server.url, "server")?
-        .lines()
-        .find_map(|l| l.strip_prefix("redis_version:").map(str::to_owned))
-        .unwrap_or_default();
-    println!("redis: started redis-server {version} on 127.0.0.1:{port}");
-    Ok(server)
-}
-
-fn ping(url: &str, within: Duration) -> Res<()> {
-    let client = redis::Client::open(url)?;
-    let until = Instant::now() + within;
-    loop {
-        let r = client
-            .get_connection_with_timeout(Duration::from_millis(200))
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
-        match r {
-            Ok(_) => return Ok(()),
-            Err(e) if Instant::now() >= until => return Err(e.into()),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-}
-
-fn info(url: &str, section: &str) -> Res<String> {
-    let mut c = redis::Client::open(url)?.get_connection()?;
-    Ok(redis::cmd("INFO").arg(section).query(&mut c)?)
-}
+use server::{forget, info, redis_server, Res};
 
 /// Redis's CPU time so far (`used_cpu_sys + used_cpu_user`), in seconds.
 fn redis_cpu(url: &str) -> Res<f64> {
@@ -145,15 +80,6 @@ fn redis_cpu(url: &str) -> Res<f64> {
             .unwrap_or(0.0)
     };
     Ok(field("used_cpu_sys") + field("used_cpu_user"))
-}
-
-fn forget(url: &str, name: &str) {
-    if let Ok(mut c) = redis::Client::open(url).and_then(|c| c.get_connection()) {
-        let _: redis::RedisResult<()> = redis::cmd("DEL")
-            .arg(format!("{{halfopen:{name}}}:record"))
-            .arg(format!("{{halfopen:{name}}}:counts"))
-            .query(&mut c);
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -24,20 +24,17 @@
 //! one probe per half-open period, the fleet closed after the recovery).
 
 use std::collections::BTreeMap;
-use std::error::Error;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use halfopen::{AnyPolicy, Breaker, Config, Counters, Permit, State, StdClock};
 use halfopen_redis::{Fleet, FleetPermit};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader as TokioBufReader};
 use tokio::net::{TcpListener, TcpStream};
-
-type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 /// Failures in a row that trip a breaker.
 const THRESHOLD: u32 = 5;
@@ -86,75 +83,10 @@ fn epoch_ms() -> u64 {
         .unwrap_or(0)
 }
 
-// ---------------------------------------------------------------------------
-// Redis: the one named by HALFOPEN_REDIS_URL, or a child redis-server.
+#[path = "support/server.rs"]
+mod server;
 
-/// A `redis-server` this program started: stopped when dropped (also on an
-/// error). Ctrl-C reaches it too: it runs in this terminal's process group.
-struct RedisServer {
-    child: Option<Child>,
-    url: String,
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn redis_server() -> Res<RedisServer> {
-    if let Ok(url) = std::env::var("HALFOPEN_REDIS_URL") {
-        ping(&url, Duration::from_secs(2))
-            .map_err(|e| format!("HALFOPEN_REDIS_URL={url} does not answer PING: {e}"))?;
-        println!("redis: {url} (from HALFOPEN_REDIS_URL)");
-        return Ok(RedisServer { child: None, url });
-    }
-    let port = (16400..16500)
-        .find(|p| StdListener::bind(("127.0.0.1", *p)).is_ok())
-        .ok_or("no free loopback port in 16400..16500 for redis-server")?;
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start redis-server (is it installed?): {e}"))?;
-    let server = RedisServer {
-        child: Some(child),
-        url: format!("redis://127.0.0.1:{port}/"),
-    };
-    ping(&server.url, Duration::from_secs(5))?;
-    println!(
-        "redis: started redis-server on 127.0.0.1:{port} (set HALFOPEN_REDIS_URL to use another)"
-    );
-    Ok(server)
-}
-
-fn ping(url: &str, within: Duration) -> Res<()> {
-    let client = redis::Client::open(url)?;
-    let until = Instant::now() + within;
-    loop {
-        let r = client
-            .get_connection_with_timeout(Duration::from_millis(200))
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
-        match r {
-            Ok(_) => return Ok(()),
-            Err(e) if Instant::now() >= until => return Err(e.into()),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-}
-
-fn forget(url: &str, name: &str) {
-    if let Ok(mut c) = redis::Client::open(url).and_then(|c| c.get_connection()) {
-        let _: redis::RedisResult<()> = redis::cmd("DEL")
-            .arg(format!("{{halfopen:{name}}}:record"))
-            .arg(format!("{{halfopen:{name}}}:counts"))
-            .query(&mut c);
-    }
-}
+use server::{forget, redis_server, Res};
 
 // ---------------------------------------------------------------------------
 // The parent: redis, the downstream, the workers, the report.

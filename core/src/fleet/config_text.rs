@@ -8,6 +8,7 @@ use crate::policy::AnyPolicy;
 use crate::Config;
 
 use super::rules::FleetRules;
+use super::text::FixedText;
 
 /// The longest [`ConfigText`], in bytes.
 pub const CONFIG_TEXT_CAPACITY: usize = 384;
@@ -18,25 +19,20 @@ pub const CONFIG_TEXT_CAPACITY: usize = 384;
 /// is a 32-bit FNV-1a hash of the text.
 #[derive(Clone, Copy)]
 pub struct ConfigText {
-    buf: [u8; CONFIG_TEXT_CAPACITY],
-    len: usize,
+    text: FixedText<CONFIG_TEXT_CAPACITY>,
 }
 
 impl ConfigText {
     pub(crate) fn of(rules: &FleetRules) -> Self {
-        let mut t = Self {
-            buf: [0; CONFIG_TEXT_CAPACITY],
-            len: 0,
-        };
+        let mut text = FixedText::new();
         // Every value is a bounded integer: far below the capacity.
-        let _ = write_config(&mut t, &rules.config, rules);
-        t
+        let _ = write_config(&mut text, &rules.config, rules);
+        Self { text }
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        // Only `fmt::Write::write_str` fills the buffer, with whole `str`s.
-        core::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
+        self.text.as_str()
     }
 
     /// FNV-1a (32 bits) of the text.
@@ -97,16 +93,6 @@ impl fmt::Debug for ConfigText {
     }
 }
 
-impl fmt::Write for ConfigText {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 /// One key on which two instances' fleet configurations differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConfigDifference<'a> {
@@ -128,7 +114,11 @@ impl fmt::Display for ConfigDifference<'_> {
     }
 }
 
-fn write_config(t: &mut ConfigText, c: &Config<AnyPolicy>, rules: &FleetRules) -> fmt::Result {
+fn write_config(
+    t: &mut FixedText<CONFIG_TEXT_CAPACITY>,
+    c: &Config<AnyPolicy>,
+    rules: &FleetRules,
+) -> fmt::Result {
     match c.policy {
         AnyPolicy::ConsecutiveFailures(p) => write!(t, "consecutiveFailures={}", p.threshold())?,
         AnyPolicy::FailureRate(p) => write!(

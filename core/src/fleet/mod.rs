@@ -51,7 +51,9 @@
 mod config_text;
 mod record;
 mod rules;
+mod text;
 
 pub use config_text::{ConfigDifference, ConfigText, CONFIG_TEXT_CAPACITY};
 pub use record::{FleetMode, FleetRecord, FleetRecordError, RecordText, RECORD_TEXT_CAPACITY};
 pub use rules::{FleetCounts, FleetRules, FleetRulesError, FleetWindow, Lease};
+pub use text::FixedText;

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use super::text::FixedText;
+
 /// The largest time a record holds, in ms of the store clock: 2^53 (a
 /// JavaScript number holds every integer up to it, so the npm package reads
 /// the same records).
@@ -91,10 +93,7 @@ impl FleetRecord {
     /// assert_eq!(FleetRecord::parse("0", text.as_str()), Ok(FleetRecord::new()));
     /// ```
     pub fn to_text(&self) -> RecordText {
-        let mut t = RecordText {
-            buf: [0; RECORD_TEXT_CAPACITY],
-            len: 0,
-        };
+        let mut t = RecordText::new();
         // The longest record is far below the capacity: 6 keys, 3 numbers of
         // at most 16 digits.
         let _ = fmt::write(
@@ -178,35 +177,7 @@ fn number(s: &str, max: u64) -> Option<u64> {
 }
 
 /// A record's text, as [`FleetRecord::to_text`] writes it (no allocation).
-#[derive(Clone, Copy)]
-pub struct RecordText {
-    buf: [u8; RECORD_TEXT_CAPACITY],
-    len: usize,
-}
-
-impl RecordText {
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        // Only `fmt::Write::write_str` fills the buffer, with whole `str`s.
-        core::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
-    }
-}
-
-impl fmt::Debug for RecordText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Write for RecordText {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
+pub type RecordText = FixedText<RECORD_TEXT_CAPACITY>;
 
 /// A record a store returned that is not one [`FleetRecord::to_text`]
 /// writes.
