@@ -12,7 +12,7 @@ trap 'bash scripts/redis.sh stop "$dir"; rm -rf "$dir"' EXIT
 bash scripts/redis.sh start "$dir" || exit 1
 # shellcheck disable=SC1091
 source "$dir/env"
-cargo test -q -p halfopen-redis --features cluster -- --nocapture 2>&1 |
+cargo test -q -p halfopen-redis --features cluster,tls -- --nocapture 2>&1 |
   { grep -v -E '^(READY|STATE|running 1 test|test worker|$)' || true; }
 status=${PIPESTATUS[0]}
 ((status == 0)) || exit "$status"

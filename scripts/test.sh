@@ -74,7 +74,7 @@ fmt() {
 
 suite "cargo fmt --check (workspace and firmware)" fmt
 suite "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets \
-  --features halfopen/std,halfopen/embassy-time,halfopen-redis/cluster -- -D warnings
+  --features halfopen/std,halfopen/embassy-time,halfopen-redis/cluster,halfopen-redis/tls -- -D warnings
 suite "core tests (unit, behaviour, property tests vs the sequential model, zero allocation, doc, embassy mock driver)" \
   cargo test -q -p halfopen --features std,embassy-time
 suite "conformance runner tests" cargo test -q -p halfopen-conformance

@@ -36,6 +36,8 @@ pub struct FleetBuilder {
     lease_ms: Option<u64>,
     counting: Option<Option<(u64, u64)>>,
     pubsub: bool,
+    /// PEM root certificates for `rediss://` (else the webpki roots).
+    root_cert: Option<Vec<u8>>,
 }
 
 impl FleetBuilder {
@@ -48,6 +50,7 @@ impl FleetBuilder {
             lease_ms: None,
             counting: None,
             pubsub: true,
+            root_cert: None,
         }
     }
 
@@ -87,11 +90,35 @@ impl FleetBuilder {
         self
     }
 
+    /// Trusts the PEM certificate(s) `pem` for `rediss://` connections
+    /// (a Redis behind a private certificate authority), instead of the
+    /// webpki roots.
+    #[cfg(feature = "tls")]
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_cert = Some(pem.into());
+        self
+    }
+
     /// Turns the pub/sub push off: changes reach this instance by the
     /// periodic sync only.
     pub fn without_pubsub(mut self) -> Self {
         self.pubsub = false;
         self
+    }
+
+    fn client(&self, url: &str) -> Result<redis::Client, FleetError> {
+        check_scheme(url)?;
+        #[cfg(feature = "tls")]
+        if let Some(pem) = &self.root_cert {
+            let certs = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.clone()),
+            };
+            return redis::Client::build_with_tls(url, certs)
+                .map_err(|e| FleetError::Url(format!("{url:?}: {e}")));
+        }
+        let _ = &self.root_cert;
+        redis::Client::open(url).map_err(|e| FleetError::Url(format!("{url:?}: {e}")))
     }
 
     fn rules(&self) -> Result<(FleetName, FleetRules, Duration, u32), FleetError> {
@@ -144,13 +171,13 @@ impl FleetBuilder {
     /// the fleet when Redis answers.
     pub async fn connect(self, url: &str) -> Result<Fleet, FleetError> {
         let (name, rules, deadline, sync_ms) = self.rules()?;
-        let client = client(url)?;
+        let client = self.client(url)?;
         let pubsub = self.pubsub.then(|| client.clone());
         Fleet::start(
             name,
             self.config,
             rules,
-            Target::Single(client),
+            Target::Single(Box::new(client)),
             pubsub,
             deadline,
             sync_ms,
@@ -169,7 +196,7 @@ impl FleetBuilder {
             .first()
             .ok_or(FleetError::Url("no cluster node URL given".into()))?;
         for url in urls {
-            client(url)?;
+            self.client(url)?;
         }
         let cluster = redis::cluster::ClusterClient::builder(urls.iter().copied())
             .connection_timeout(deadline)
@@ -177,7 +204,7 @@ impl FleetBuilder {
             .build()
             .map_err(|e| FleetError::Url(e.to_string()))?;
         let pubsub = if self.pubsub {
-            Some(client(first)?)
+            Some(self.client(first)?)
         } else {
             None
         };
@@ -194,25 +221,19 @@ impl FleetBuilder {
     }
 }
 
-/// A client for `url`, whose scheme is checked first (the redis crate takes
-/// some URLs it cannot connect to).
-fn client(url: &str) -> Result<redis::Client, FleetError> {
-    let scheme = url.split_once("://").map(|(s, _)| s);
-    match scheme {
-        Some("redis" | "unix" | "redis+unix") => {}
-        Some("rediss") if cfg!(feature = "tls") => {}
-        Some("rediss") => {
-            return Err(FleetError::Url(format!(
-                "{url:?}: rediss:// needs the crate's `tls` feature"
-            )))
-        }
-        _ => {
-            return Err(FleetError::Url(format!(
-                "{url:?} is not a redis://, rediss:// or unix:// URL"
-            )))
-        }
+/// Checks `url`'s scheme (the redis crate takes some URLs it cannot
+/// connect to).
+fn check_scheme(url: &str) -> Result<(), FleetError> {
+    match url.split_once("://").map(|(s, _)| s) {
+        Some("redis" | "unix" | "redis+unix") => Ok(()),
+        Some("rediss") if cfg!(feature = "tls") => Ok(()),
+        Some("rediss") => Err(FleetError::Url(format!(
+            "{url:?}: rediss:// needs the crate's `tls` feature"
+        ))),
+        _ => Err(FleetError::Url(format!(
+            "{url:?} is not a redis://, rediss:// or unix:// URL"
+        ))),
     }
-    redis::Client::open(url).map_err(|e| FleetError::Url(format!("{url:?}: {e}")))
 }
 
 /// A fleet that cannot be started.

@@ -79,7 +79,7 @@ impl From<redis::RedisError> for StoreError {
 
 #[derive(Clone)]
 pub(crate) enum Target {
-    Single(Client),
+    Single(Box<Client>),
     #[cfg(feature = "cluster")]
     Cluster(Box<redis::cluster::ClusterClient>),
 }
@@ -125,7 +125,7 @@ impl Store {
                     .set_number_of_retries(1)
                     .set_max_delay(d);
                 Conn::Single(ConnectionManager::new_lazy_with_config(
-                    client.clone(),
+                    (**client).clone(),
                     config,
                 )?)
             }
