@@ -6,9 +6,11 @@ use super::{empty_meta, WindowStore};
 use crate::policy::{window_trips, FailureRate};
 use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
 
-// Count window meta: bits 14..20 the next slot, bits 20..27 the length.
+// Count window meta: bits 14..20 the next slot, bits 20..27 the length,
+// bit 27 set while the ring holds a failure.
 const HEAD_SHIFT: u32 = 14;
 const LEN_SHIFT: u32 = 20;
+const HAS_FAILURE: u32 = 1 << 27;
 
 /// The last `window` (<= 64) outcomes, as a ring of failure bits.
 #[derive(Debug)]
@@ -32,6 +34,17 @@ impl CountWindow {
         } else {
             (&self.hi, 1 << (slot - 32))
         }
+    }
+
+    /// A success of closed epoch `epoch` that changes nothing: the ring is
+    /// full, holds no failure and nobody owns it, so one more success shifts
+    /// a success out. The ring as it stands is the ring after this success
+    /// (its head is not moved: in a ring of successes every rotation is the
+    /// same ring). One load, no write: the healthy steady state.
+    #[inline(always)]
+    pub(crate) fn success_is_noop(&self, p: &FailureRate, epoch: u16) -> bool {
+        const MASK: u32 = OWNED | HAS_FAILURE | 0x7F << LEN_SHIFT | TAG_MASK;
+        self.guard.word.load(Acquire) & MASK == tag_of(epoch) | (p.window as u32) << LEN_SHIFT
     }
 
     pub(crate) fn record(
@@ -93,7 +106,8 @@ impl CountWindow {
                 break;
             }
         }
-        *meta = (*meta & (TAG_MASK | OWNED)) | head << HEAD_SHIFT | len << LEN_SHIFT;
+        let has_failure = if fails != 0 { HAS_FAILURE } else { 0 };
+        *meta = (*meta & (TAG_MASK | OWNED)) | head << HEAD_SHIFT | len << LEN_SHIFT | has_failure;
         tripped
     }
 
@@ -170,9 +184,10 @@ impl WindowStore for CountWindow {
         Self::new()
     }
     fn clear_for(&self, epoch: u16) {
-        self.guard.clear_for(epoch, || {
+        self.guard.clear_for(epoch, |_| {
             self.lo.store(0, Relaxed);
             self.hi.store(0, Relaxed);
+            0
         });
     }
     fn count(&self) -> Option<&CountWindow> {
@@ -185,8 +200,14 @@ impl WindowStore for CountWindow {
         let (bits, head, len) = ring.unwrap_or((0, 0, 0));
         self.lo.store(bits as u32, Relaxed);
         self.hi.store((bits >> 32) as u32, Relaxed);
+        let has_failure = if bits != 0 { HAS_FAILURE } else { 0 };
         let meta = match ring {
-            Some(_) => tag_of(epoch) | (head as u32) << HEAD_SHIFT | (len as u32) << LEN_SHIFT,
+            Some(_) => {
+                tag_of(epoch)
+                    | (head as u32) << HEAD_SHIFT
+                    | (len as u32) << LEN_SHIFT
+                    | has_failure
+            }
             None => empty_meta(epoch),
         };
         self.guard.release_with(meta);
