@@ -175,15 +175,28 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                     }
                 });
             }
+            // A success never trips, but its recorder may own the window
+            // while another caller's failure is drained from the backlog:
+            // if that failure fires the rule, the trip is this caller's to
+            // make (the failure's recorder has left).
             Kind::Rate(p) => {
-                if let Some(win) = self.window.count() {
-                    win.record(&p, w.epoch(), false, &|| self.closed_epoch());
+                let trip = self
+                    .window
+                    .count()
+                    .and_then(|win| win.record(&p, w.epoch(), false, &|| self.closed_epoch()));
+                if let Some(e) = trip {
+                    self.trip_closed(e, now);
                 }
             }
             Kind::Time(p) => {
-                if let Some(win) = self.window.buckets() {
-                    let t = bucket_time(now.unwrap_or_else(|| self.now()));
-                    win.record(&p, w.epoch(), false, t, &|| self.closed_epoch());
+                let mut now = now;
+                let t = bucket_time(*now.get_or_insert_with(|| self.now()));
+                let trip = self
+                    .window
+                    .buckets()
+                    .and_then(|win| win.record(&p, w.epoch(), false, t, &|| self.closed_epoch()));
+                if let Some(e) = trip {
+                    self.trip_closed(e, now);
                 }
             }
         }
