@@ -56,9 +56,9 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                     // success with no failure run to reset writes nothing.
                     Kind::Consecutive(_) => return Counted::Success,
                     // A full count window of successes: nothing changes.
-                    Kind::Rate(p) => {
+                    Kind::Rate(_) => {
                         if let Some(win) = self.window.count() {
-                            if win.success_is_noop(&p, w.epoch()) {
+                            if win.success_is_noop(w.epoch()) {
                                 return Counted::Success;
                             }
                         }

@@ -1022,21 +1022,25 @@ fn time_window_pending_successes_race_a_failure() {
         set_now(0);
         let b = breaker(&TIME_NEVER);
         b.try_acquire().unwrap().success();
-        let threads: Vec<_> = [Outcome::Success, Outcome::Success, Outcome::Failure]
-            .into_iter()
-            .map(|o| {
-                let p = b.try_acquire().unwrap().into_token();
-                let b = b.clone();
-                thread::spawn(move || {
-                    set_now(10);
-                    b.record_token(p, o)
-                })
+        let threads: Vec<_> = [
+            (10, Outcome::Success),
+            (11, Outcome::Success),
+            (12, Outcome::Failure),
+        ]
+        .into_iter()
+        .map(|(t, o)| {
+            let p = b.try_acquire().unwrap().into_token();
+            let b = b.clone();
+            thread::spawn(move || {
+                set_now(t);
+                b.record_token(p, o)
             })
-            .collect();
+        })
+        .collect();
         for t in threads {
             t.join().unwrap();
         }
-        set_now(10);
+        set_now(12);
         assert_eq!(b.metrics().window, Some((1, 4)), "outcomes lost or doubled");
     });
 }

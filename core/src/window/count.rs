@@ -7,10 +7,12 @@ use crate::policy::{window_trips, FailureRate};
 use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
 
 // Count window meta: bits 14..20 the next slot, bits 20..27 the length,
-// bit 27 set while the ring holds a failure.
+// bit 27 set while the ring is full and holds no failure (set by the owner
+// that leaves it so; a restored ring starts without it, which only costs its
+// first success the owner's way).
 const HEAD_SHIFT: u32 = 14;
 const LEN_SHIFT: u32 = 20;
-const HAS_FAILURE: u32 = 1 << 27;
+const CLEAN: u32 = 1 << 27;
 
 /// The last `window` (<= 64) outcomes, as a ring of failure bits.
 #[derive(Debug)]
@@ -42,9 +44,8 @@ impl CountWindow {
     /// (its head is not moved: in a ring of successes every rotation is the
     /// same ring). One load, no write: the healthy steady state.
     #[inline(always)]
-    pub(crate) fn success_is_noop(&self, p: &FailureRate, epoch: u16) -> bool {
-        const MASK: u32 = OWNED | HAS_FAILURE | 0x7F << LEN_SHIFT | TAG_MASK;
-        self.guard.word.load(Acquire) & MASK == tag_of(epoch) | (p.window as u32) << LEN_SHIFT
+    pub(crate) fn success_is_noop(&self, epoch: u16) -> bool {
+        self.guard.word.load(Acquire) & (OWNED | CLEAN | TAG_MASK) == CLEAN | tag_of(epoch)
     }
 
     pub(crate) fn record(
@@ -106,8 +107,12 @@ impl CountWindow {
                 break;
             }
         }
-        let has_failure = if fails != 0 { HAS_FAILURE } else { 0 };
-        *meta = (*meta & (TAG_MASK | OWNED)) | head << HEAD_SHIFT | len << LEN_SHIFT | has_failure;
+        let clean = if fails == 0 && len == window {
+            CLEAN
+        } else {
+            0
+        };
+        *meta = (*meta & (TAG_MASK | OWNED)) | head << HEAD_SHIFT | len << LEN_SHIFT | clean;
         tripped
     }
 
@@ -200,14 +205,8 @@ impl WindowStore for CountWindow {
         let (bits, head, len) = ring.unwrap_or((0, 0, 0));
         self.lo.store(bits as u32, Relaxed);
         self.hi.store((bits >> 32) as u32, Relaxed);
-        let has_failure = if bits != 0 { HAS_FAILURE } else { 0 };
         let meta = match ring {
-            Some(_) => {
-                tag_of(epoch)
-                    | (head as u32) << HEAD_SHIFT
-                    | (len as u32) << LEN_SHIFT
-                    | has_failure
-            }
+            Some(_) => tag_of(epoch) | (head as u32) << HEAD_SHIFT | (len as u32) << LEN_SHIFT,
             None => empty_meta(epoch),
         };
         self.guard.release_with(meta);
