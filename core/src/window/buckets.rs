@@ -215,8 +215,11 @@ impl BucketWindow {
         now: u64,
         current: &dyn Fn() -> Option<u16>,
     ) -> Option<u16> {
-        let n = p.buckets as u64;
-        let index = now / p.bucket_ms() as u64;
+        // Validation keeps both in range; the clamps say so to the compiler,
+        // which then leaves out the panics of a division by zero and of an
+        // index out of bounds.
+        let n = (p.buckets as u64).clamp(1, MAX_BUCKETS as u64);
+        let index = now / p.bucket_ms().max(1) as u64;
         self.guard
             .record(Some((epoch, failed)), current, &mut |meta, reset, s, f| {
                 if reset {
@@ -290,6 +293,7 @@ impl BucketWindow {
     /// `(failures, successes)` in the buckets of the window that ends at
     /// bucket `now_index`, of data whose newest bucket is `last`.
     fn sum(&self, n: u64, last: u64, now_index: u64) -> (u64, u64) {
+        let n = n.clamp(1, MAX_BUCKETS as u64);
         let mut f = 0u64;
         let mut s = 0u64;
         for i in 0..n {
@@ -314,8 +318,8 @@ impl BucketWindow {
             return (0, 0);
         }
         let last = self.last();
-        let n = p.buckets as u64;
-        let now_index = (now / p.bucket_ms() as u64).max(last);
+        let n = (p.buckets as u64).clamp(1, MAX_BUCKETS as u64);
+        let now_index = (now / p.bucket_ms().max(1) as u64).max(last);
         let (f, mut s) = self.sum(n, last, now_index);
         if now_index - last < n {
             // The newest bucket is in the window: its pending successes too.

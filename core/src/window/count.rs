@@ -64,7 +64,9 @@ impl CountWindow {
     /// Applies `s` successes, then `f` failures (checking the rule after
     /// each), while owning the window; says whether the rule fired.
     fn apply(&self, p: &FailureRate, meta: &mut u32, reset: bool, s: u32, f: u32) -> bool {
-        let window = p.window as u32;
+        // Validation keeps it in 1..=64; the clamp says so to the compiler
+        // (no remainder-by-zero panic).
+        let window = (p.window as u32).clamp(1, 64);
         if reset {
             self.lo.store(0, Relaxed);
             self.hi.store(0, Relaxed);
