@@ -9,10 +9,11 @@
 //!
 //! - `ref`: what the budgets are measured against: a bare closure call, an
 //!   atomic Acquire load + branch + the same closure, a shared `fetch_add`,
-//!   `Instant::now()`, and the two clocks the breaker is benched with.
+//!   `Instant::now()`, and the three clocks the breaker is benched with.
 //! - `halfopen`: closed success per policy (`call` and `try_acquire` +
-//!   `success`), with metrics (`Counters`), open rejection on `StdClock` and
-//!   on a `MockClock`, a half-open acquire + success cycle.
+//!   `success`), with metrics (`Counters`), the time window on `StdClock`
+//!   and on a `CoarseClock`, open rejection on `StdClock`, a `MockClock` and
+//!   a `CoarseClock`, a half-open acquire + success cycle.
 //! - `peers`: failsafe (consecutive-failures policy and its default policy)
 //!   and recloser (its defaults): closed success and open rejection.
 //!
@@ -35,8 +36,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use halfopen::{
-    Breaker, Clock, Config, ConsecutiveFailures, Counters, FailureRate, MockClock, State, StdClock,
-    TimeWindow, MAX_DURATION_MS,
+    Breaker, Clock, CoarseClock, Config, ConsecutiveFailures, Counters, FailureRate, MockClock,
+    State, StdClock, TimeWindow, MAX_DURATION_MS,
 };
 
 /// The value the protected closure returns.
@@ -122,6 +123,10 @@ fn references(c: &mut Criterion) {
     g.bench_function("mock_clock_now_ms", |b| {
         b.iter(|| black_box(black_box(&mock).now_ms()))
     });
+    let coarse = CoarseClock::new(1_000);
+    g.bench_function("coarse_clock_now_ms", |b| {
+        b.iter(|| black_box(black_box(&coarse).now_ms()))
+    });
     g.finish();
 }
 
@@ -196,6 +201,12 @@ fn halfopen_benches(c: &mut Criterion) {
     closed_rows(&mut g, "failure_rate", &b);
     let b = Breaker::new(&time, StdClock);
     closed_rows(&mut g, "time_window", &b);
+    // The same on a clock the caller keeps (one load per read), set to a
+    // fixed reading here: every outcome falls in one bucket, as with a
+    // coarse clock between two updates.
+    let coarse = CoarseClock::new(1_000);
+    let b = Breaker::new(&time, &coarse);
+    closed_rows(&mut g, "time_window+coarse_clock", &b);
 
     // Open rejection: tripped by one failure, open for 2^31 - 1 ms.
     let open: Config<ConsecutiveFailures> = Config::consecutive_failures(1)
@@ -221,6 +232,20 @@ fn halfopen_benches(c: &mut Criterion) {
     b.try_acquire().unwrap().failure();
     g.bench_function("open_rejection/mock_clock", |bch| {
         bch.iter(|| sink(black_box(&b).try_acquire()))
+    });
+    assert_eq!(b.state(), State::Open);
+    let coarse = CoarseClock::new(1_000);
+    let b = Breaker::new(&open, &coarse);
+    b.try_acquire().unwrap().failure();
+    g.bench_function("open_rejection/coarse_clock", |bch| {
+        bch.iter(|| sink(black_box(&b).try_acquire()))
+    });
+    g.bench_function("open_rejection/coarse_clock/2t", |bch| {
+        bch.iter_custom(|iters| {
+            two_threads(iters, || {
+                sink(black_box(&b).try_acquire());
+            })
+        })
     });
     assert_eq!(b.state(), State::Open);
 

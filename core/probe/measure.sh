@@ -43,6 +43,11 @@ build all-keys --features all-keys
 all_keys=$(text_of "$out/all-keys.elf")
 printf '%-28s %6s bytes (halfOpenMaxWaitMs, jitter and backoff configured; no budget)\n' \
     ".text added, every key" "$((all_keys - without))"
+for policy in failure-rate time-window; do
+    build "$policy" --features "$policy"
+    printf '%-28s %6s bytes (a %s breaker instead; no budget)\n' \
+        ".text added, $policy" "$(($(text_of "$out/$policy.elf") - without))" "$policy"
+done
 echo "--- $size (Berkeley) ---"
 "$size" "$out/without.elf" "$out/with.elf"
 echo "--- breaker symbols kept out of line (largest first) ---"

@@ -14,7 +14,9 @@
 //! tripping, for time-window bucketing, and around calls when `slowCallMs` is
 //! set. A closed-state success with the consecutive policy is one atomic load
 //! at acquire and one at record, and writes nothing unless a failure run has
-//! to be reset.
+//! to be reset; with a full count window of successes it is one load more;
+//! with a time window, a clock read and one compare-and-swap on a pending
+//! count (see `window/`).
 
 use core::fmt;
 

@@ -131,6 +131,100 @@ impl Clock for MockClock {
     }
 }
 
+/// A clock that reads the last time stored into it: one atomic load.
+///
+/// For code that already has the time: an event loop that reads the clock
+/// once per turn, a timer interrupt that counts milliseconds, a request that
+/// carries its arrival time, or a thread that refreshes it every millisecond
+/// (a coarse clock). A breaker reads its clock at every open rejection, at
+/// every time-window outcome and around timed calls; on this clock each of
+/// those reads is one load instead of a system call or a timer read, at the
+/// resolution of the updates.
+///
+/// Share it by reference (`&CoarseClock` is a [`Clock`]), e.g. as a
+/// `static`:
+///
+/// ```
+/// use halfopen::{Breaker, CoarseClock, Config, State};
+///
+/// static NOW: CoarseClock = CoarseClock::new(0);
+/// let config = Config::consecutive_failures(1).open_ms(1_000).build().unwrap();
+/// let breaker = Breaker::new(&config, &NOW);
+///
+/// NOW.set(5_000); // the event loop's reading for this turn
+/// breaker.try_acquire().unwrap().failure();
+/// assert!(breaker.try_acquire().is_err()); // open: no system clock read
+/// NOW.set(6_000);
+/// assert_eq!(breaker.state(), State::HalfOpen);
+/// ```
+///
+/// A coarse monotonic clock on a host, refreshed by a thread:
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use halfopen::{Clock, CoarseClock};
+///
+/// static NOW: CoarseClock = CoarseClock::new(0);
+/// let start = Instant::now();
+/// std::thread::spawn(move || loop {
+///     NOW.set(start.elapsed().as_millis() as u64);
+///     std::thread::sleep(Duration::from_millis(1));
+/// });
+/// assert!(NOW.now_ms() < 60_000);
+/// ```
+///
+/// Readings should not go backwards, but the breaker tolerates it (see
+/// [`Clock`]). On targets with 64-bit atomics (x86_64, aarch64, wasm32) it
+/// is one `AtomicU64`. Elsewhere (32-bit microcontrollers) it is three
+/// 32-bit words under a sequence count, like [`MockClock`]: set it from one
+/// context at a time, one that its readers cannot interrupt in the middle of
+/// a set (the timer interrupt itself, say), since a read that overlaps a set
+/// retries until the set is done.
+#[derive(Debug, Default)]
+pub struct CoarseClock {
+    #[cfg(target_has_atomic = "64")]
+    ms: core::sync::atomic::AtomicU64,
+    #[cfg(not(target_has_atomic = "64"))]
+    ms: MockClock,
+}
+
+impl CoarseClock {
+    /// A clock that reads `now_ms` until set.
+    pub const fn new(now_ms: u64) -> Self {
+        Self {
+            #[cfg(target_has_atomic = "64")]
+            ms: core::sync::atomic::AtomicU64::new(now_ms),
+            #[cfg(not(target_has_atomic = "64"))]
+            ms: MockClock::new(now_ms),
+        }
+    }
+
+    /// Stores the current reading.
+    #[inline]
+    pub fn set(&self, now_ms: u64) {
+        #[cfg(target_has_atomic = "64")]
+        self.ms.store(now_ms, core::sync::atomic::Ordering::Relaxed);
+        #[cfg(not(target_has_atomic = "64"))]
+        self.ms.set(now_ms);
+    }
+
+    /// The last reading stored (the same as [`Clock::now_ms`]).
+    #[inline]
+    pub fn get(&self) -> u64 {
+        #[cfg(target_has_atomic = "64")]
+        return self.ms.load(core::sync::atomic::Ordering::Relaxed);
+        #[cfg(not(target_has_atomic = "64"))]
+        return self.ms.get();
+    }
+}
+
+impl Clock for CoarseClock {
+    #[inline]
+    fn now_ms(&self) -> u64 {
+        self.get()
+    }
+}
+
 /// A clock that is a function or closure returning milliseconds.
 ///
 /// ```

@@ -137,6 +137,11 @@
 //! assert_eq!(read_sensor(), Some(512));
 //! ```
 //!
+//! Where the time is already at hand (a timer interrupt that counts
+//! milliseconds, an event loop's reading for this turn), a
+//! [`CoarseClock`](crate::CoarseClock) holds it: the breaker's clock reads
+//! (open rejections, time-window outcomes) are then one load each.
+//!
 //! On Cortex-M0 (thumbv6m) and riscv32imc, which have no compare-and-swap,
 //! enable the `critical-section` feature and link an implementation in the
 //! final binary (e.g. cortex-m's `critical-section-single-core`).

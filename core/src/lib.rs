@@ -36,7 +36,7 @@
 //! | [`Breaker`] | the state machine; `&self` everywhere, `const fn new` |
 //! | [`Permit`], [`Outcome`], [`Rejected`] | one call: acquire, then record how it ended |
 //! | [`ConsecutiveFailures`], [`FailureRate`], [`TimeWindow`], [`AnyPolicy`] | trip policies |
-//! | [`Clock`], [`MockClock`], `StdClock`, `EmbassyClock`, [`FnClock`] | time sources |
+//! | [`Clock`], [`MockClock`], [`CoarseClock`], `StdClock`, `EmbassyClock`, [`FnClock`] | time sources |
 //! | [`Observer`], [`Counters`], [`OnTransition`], [`Metrics`] | metrics and listeners, free when unused |
 //! | [`Breaker::snapshot`], [`Breaker::restore`] | 40-byte state that survives a reboot |
 //! | [`Registry`], [`presets`] | named breakers with fixed capacity |
@@ -101,7 +101,7 @@ pub use adopt::{FleetState, FleetStateError};
 pub use breaker::Breaker;
 #[cfg(feature = "embassy-time")]
 pub use clock::EmbassyClock;
-pub use clock::{Clock, FnClock, MockClock};
+pub use clock::{Clock, CoarseClock, FnClock, MockClock};
 #[cfg(feature = "std")]
 pub use clock::{StdClock, SystemClock};
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind, MAX_DURATION_MS};

@@ -76,6 +76,8 @@ pub struct TimeWindow {
     pub(crate) window_ms: u32,
     pub(crate) buckets: u8,
     pub(crate) minimum_calls: u32,
+    /// `window_ms / buckets`, kept so that no outcome divides by `buckets`.
+    pub(crate) bucket_ms: u32,
 }
 
 impl TimeWindow {
@@ -108,8 +110,9 @@ impl TimeWindow {
         self.minimum_calls
     }
     /// The width of one bucket in milliseconds.
+    #[inline(always)]
     pub const fn bucket_ms(&self) -> u32 {
-        self.window_ms / self.buckets as u32
+        self.bucket_ms
     }
 }
 

@@ -43,15 +43,39 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
     #[inline(always)]
     pub(crate) fn apply(&self, token: PermitToken, outcome: Option<Outcome>) -> Counted {
         if outcome == Some(Outcome::Success) && !token.is_timed() {
-            // Relaxed: the fast path reads nothing the word could publish; the
-            // slow path's compare-and-swaps order what they change.
+            // Relaxed: the fast path reads nothing the word could publish
+            // (what a window publishes, its own loads acquire); the slow
+            // path's compare-and-swaps order what they change. A stale read
+            // only lets a success of an epoch that just ended into that
+            // epoch's window, which no later epoch reads.
             let w = Word(self.word.load(Relaxed));
-            // The steady state of the consecutive policy: a closed success
-            // with no failure run to reset writes nothing.
-            if w.0 != token.key as u32 || !matches!(self.config.policy.kind(), Kind::Consecutive(_))
-            {
-                self.apply_slow(token.key, w, false, None);
+            let mut now = None;
+            if w.0 == token.key as u32 {
+                match self.config.policy.kind() {
+                    // The steady state of the consecutive policy: a closed
+                    // success with no failure run to reset writes nothing.
+                    Kind::Consecutive(_) => return Counted::Success,
+                    // A full count window of successes: nothing changes.
+                    Kind::Rate(_) => {
+                        if let Some(win) = self.window.count() {
+                            if win.success_is_noop(w.epoch()) {
+                                return Counted::Success;
+                            }
+                        }
+                    }
+                    // The newest time bucket: one pending count, no owner.
+                    Kind::Time(p) => {
+                        if let Some(win) = self.window.buckets() {
+                            let t = self.now();
+                            if win.try_success(&p, w.epoch(), bucket_time(t)) {
+                                return Counted::Success;
+                            }
+                            now = Some(t);
+                        }
+                    }
+                }
             }
+            self.apply_slow(token.key, w, false, now);
             return Counted::Success;
         }
         self.apply_outcome(token, outcome)
@@ -151,15 +175,28 @@ impl<C: Clock, P: Policy, O: Observer> Breaker<'_, C, P, O> {
                     }
                 });
             }
+            // A success never trips, but its recorder may own the window
+            // while another caller's failure is drained from the backlog:
+            // if that failure fires the rule, the trip is this caller's to
+            // make (the failure's recorder has left).
             Kind::Rate(p) => {
-                if let Some(win) = self.window.count() {
-                    win.record(&p, w.epoch(), false, &|| self.closed_epoch());
+                let trip = self
+                    .window
+                    .count()
+                    .and_then(|win| win.record(&p, w.epoch(), false, &|| self.closed_epoch()));
+                if let Some(e) = trip {
+                    self.trip_closed(e, now);
                 }
             }
             Kind::Time(p) => {
-                if let Some(win) = self.window.buckets() {
-                    let t = bucket_time(now.unwrap_or_else(|| self.now()));
-                    win.record(&p, w.epoch(), false, t, &|| self.closed_epoch());
+                let mut now = now;
+                let t = bucket_time(*now.get_or_insert_with(|| self.now()));
+                let trip = self
+                    .window
+                    .buckets()
+                    .and_then(|win| win.record(&p, w.epoch(), false, t, &|| self.closed_epoch()));
+                if let Some(e) = trip {
+                    self.trip_closed(e, now);
                 }
             }
         }

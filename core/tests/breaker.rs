@@ -350,6 +350,51 @@ fn time_window_forgets_old_buckets() {
 }
 
 #[test]
+fn time_window_counts_successes_past_a_full_pending_count() {
+    // 100 %, at least 200 000 calls: the failures below never trip; what is
+    // checked is that every success is counted, in the bucket it belongs to.
+    let config = Config::time_window(100, 1_000, 10, 200_000)
+        .build()
+        .unwrap();
+    let clock = MockClock::new(0);
+    let b = Breaker::new(&config, &clock);
+    // A pending count holds 65 535 successes; past that they are emptied
+    // into their bucket.
+    for _ in 0..150_000 {
+        b.try_acquire().unwrap().success();
+    }
+    assert_eq!(b.metrics().window, Some((0, 150_000)));
+    clock.set(150); // bucket 1: the pending successes move into bucket 0
+    b.try_acquire().unwrap().failure();
+    b.try_acquire().unwrap().success();
+    assert_eq!(b.metrics().window, Some((1, 150_002)));
+    clock.set(50); // behind the newest bucket: records into it
+    b.try_acquire().unwrap().success();
+    clock.set(1_050); // bucket 10: bucket 0 has left the window
+    assert_eq!(b.metrics().window, Some((1, 3)));
+    b.try_acquire().unwrap().success();
+    assert_eq!(b.metrics().window, Some((1, 4)));
+    assert_eq!(b.state(), State::Closed);
+}
+
+#[test]
+fn full_count_window_of_successes_stays_full() {
+    let config = Config::failure_rate(50, 4, 4).build().unwrap();
+    let clock = MockClock::new(0);
+    let b = Breaker::new(&config, &clock);
+    for _ in 0..10 {
+        b.try_acquire().unwrap().success();
+    }
+    assert_eq!(b.metrics().window, Some((0, 4)));
+    b.try_acquire().unwrap().failure(); // S S S F
+    b.try_acquire().unwrap().success(); // S S F S
+    b.try_acquire().unwrap().success(); // S F S S
+    assert_eq!(b.metrics().window, Some((1, 4)));
+    b.try_acquire().unwrap().failure(); // F S S F: 50 %
+    assert_eq!(b.state(), State::Open);
+}
+
+#[test]
 fn entering_closed_clears_the_windows() {
     let config = Config::failure_rate(50, 4, 2).open_ms(10).build().unwrap();
     let clock = MockClock::new(0);

@@ -894,6 +894,199 @@ fn time_window_two_failures_trip_once() {
     });
 }
 
+static RATE_ALL: Config<FailureRate> = config!(Config::failure_rate(100, 2, 2).open_ms(100));
+
+/// The count window's steady state: a success into a full window of
+/// successes writes nothing. Window `[S, S]`; one thread records a success
+/// (that no-op path, or the owner's if the window is busy), another a
+/// failure. Either order leaves one failure among two outcomes: the no-op
+/// success never hides the failure, nor does it count twice.
+#[test]
+fn count_window_noop_success_races_a_failure() {
+    check("count_window_noop_success_races_a_failure", 3, || {
+        set_now(0);
+        let b = breaker(&RATE_ALL);
+        b.try_acquire().unwrap().success();
+        b.try_acquire().unwrap().success();
+        let threads: Vec<_> = [Outcome::Success, Outcome::Failure]
+            .into_iter()
+            .map(|o| {
+                let p = b.try_acquire().unwrap().into_token();
+                let b = b.clone();
+                thread::spawn(move || b.record_token(p, o))
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(b.metrics().window, Some((1, 2)), "outcomes lost or doubled");
+        assert_eq!(raw_state(&b), State::Closed);
+        // One more failure decides: [F, F] trips if the success came first
+        // ([S, F] then F), [S, F] does not ([F, S] then F). Either is a
+        // sequential order of the three outcomes.
+        b.try_acquire().unwrap().failure();
+        let tripped = raw_state(&b) == State::Open;
+        assert_eq!(
+            b.observer().count(State::Closed, State::Open),
+            tripped as usize
+        );
+        check_chain(&b, State::Closed, 0);
+    });
+}
+
+/// A stale success on the count window's no-op path races `reset()` and a
+/// failure of the new epoch: the new epoch's window holds its own outcomes
+/// only, so its failure finds `[F]` at 100 % and trips (window of 1).
+///
+/// Regression: this model found a core bug, since fixed. The bug was: the
+/// stale success finds the window changing (not the no-op case) and takes
+/// the owner bit; the new epoch's failure, finding it taken, goes to the
+/// backlog and leaves; the success's recorder drains it, the rule fires,
+/// and the window says which epoch to trip, but a *success* recorder threw
+/// that answer away (a success never trips, it was thought). Seen: closed,
+/// window `(1, 1)` at 100 %.
+#[test]
+fn count_window_stale_success_stays_out_of_the_new_epoch() {
+    static ONE: Config<FailureRate> = config!(Config::failure_rate(100, 1, 1).open_ms(100));
+    check(
+        "count_window_stale_success_stays_out_of_the_new_epoch",
+        3,
+        || {
+            set_now(0);
+            let b = breaker(&ONE);
+            b.try_acquire().unwrap().success(); // [S]: full, no failure
+            let p = b.try_acquire().unwrap().into_token();
+            let b1 = b.clone();
+            let t1 = thread::spawn(move || b1.record_token(p, Outcome::Success));
+            let b2 = b.clone();
+            let t2 = thread::spawn(move || {
+                b2.reset();
+                b2.try_acquire().unwrap().failure();
+            });
+            t1.join().unwrap();
+            t2.join().unwrap();
+            assert_eq!(
+                raw_state(&b),
+                State::Open,
+                "window {:?}",
+                b.metrics().window
+            );
+            assert_eq!(b.observer().count(State::Closed, State::Open), 1);
+            check_chain(&b, State::Closed, 0);
+        },
+    );
+}
+
+static TIME_NEVER: Config<TimeWindow> = config!(Config::time_window(100, 1_000, 4, 8).open_ms(100));
+
+/// The time window's steady state, a success added to a pending count with
+/// no owner, races the owner moving the window: `[S]` at 0, then one thread
+/// records a success at 100 (bucket 0, pending), another a failure at 600
+/// (bucket 2: the owner retires bucket 0's pending successes and moves the
+/// window). None is lost or doubled: the window at 600 holds 3 outcomes,
+/// 1 failure.
+#[test]
+fn time_window_pending_success_races_a_move() {
+    check("time_window_pending_success_races_a_move", 3, || {
+        set_now(0);
+        let b = breaker(&TIME_NEVER);
+        b.try_acquire().unwrap().success();
+        let threads: Vec<_> = [(100, Outcome::Success), (600, Outcome::Failure)]
+            .into_iter()
+            .map(|(t, o)| {
+                let p = b.try_acquire().unwrap().into_token();
+                let b = b.clone();
+                thread::spawn(move || {
+                    set_now(t);
+                    b.record_token(p, o)
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        set_now(600);
+        assert_eq!(b.metrics().window, Some((1, 3)), "outcomes lost or doubled");
+        assert_eq!(raw_state(&b), State::Closed);
+    });
+}
+
+/// Two successes on the pending path race each other and a failure in the
+/// same bucket, which empties the pending counts into the bucket while they
+/// add to them: `[S]`, then S, S, F at once; the failure sees 1, 2 or 3
+/// successes (the successes before it), and afterwards the window holds all
+/// four outcomes.
+#[test]
+fn time_window_pending_successes_race_a_failure() {
+    check("time_window_pending_successes_race_a_failure", 2, || {
+        set_now(0);
+        let b = breaker(&TIME_NEVER);
+        b.try_acquire().unwrap().success();
+        let threads: Vec<_> = [
+            (10, Outcome::Success),
+            (11, Outcome::Success),
+            (12, Outcome::Failure),
+        ]
+        .into_iter()
+        .map(|(t, o)| {
+            let p = b.try_acquire().unwrap().into_token();
+            let b = b.clone();
+            thread::spawn(move || {
+                set_now(t);
+                b.record_token(p, o)
+            })
+        })
+        .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        set_now(12);
+        assert_eq!(b.metrics().window, Some((1, 4)), "outcomes lost or doubled");
+    });
+}
+
+static TIME_ALL: Config<TimeWindow> = config!(Config::time_window(100, 1_000, 4, 1).open_ms(100));
+
+/// A stale success on the pending path races `reset()` and a success and a
+/// failure of the new epoch in the same bucket: the new epoch's window holds
+/// its own two outcomes, `(1, 2)`; a success of the ended epoch that landed
+/// in a pending count of the new one would make it `(1, 3)`.
+#[test]
+fn time_window_stale_success_stays_out_of_the_new_epoch() {
+    check(
+        "time_window_stale_success_stays_out_of_the_new_epoch",
+        3,
+        || {
+            set_now(0);
+            let b = breaker(&TIME_ALL);
+            b.try_acquire().unwrap().success();
+            let p = b.try_acquire().unwrap().into_token();
+            let b1 = b.clone();
+            let t1 = thread::spawn(move || {
+                set_now(10);
+                b1.record_token(p, Outcome::Success)
+            });
+            let b2 = b.clone();
+            let t2 = thread::spawn(move || {
+                set_now(20);
+                b2.reset();
+                b2.try_acquire().unwrap().success();
+                b2.try_acquire().unwrap().failure();
+            });
+            t1.join().unwrap();
+            t2.join().unwrap();
+            set_now(20);
+            assert_eq!(
+                b.metrics().window,
+                Some((1, 2)),
+                "the stale success was counted"
+            );
+            assert_eq!(raw_state(&b), State::Closed);
+            check_chain(&b, State::Closed, 0);
+        },
+    );
+}
+
 // ------------------------------------------------------------ restore
 
 /// Regression (defect: a skipped open period after a restore). A closed

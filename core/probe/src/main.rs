@@ -11,6 +11,9 @@
 //! The `.text` difference is the breaker's code: acquire, record, trip,
 //! the open-state clock check, the half-open trial logic, `state()`.
 //!
+//! Features `failure-rate` and `time-window` build the same loop on a
+//! breaker of that policy (reported, no budget).
+//!
 //! Feature `atomic64-canary` (never measured) plants a 64-bit atomic, so
 //! that measure.sh's negative control can show its lock check finds a
 //! portable-atomic fallback lock when there is one.
@@ -61,7 +64,7 @@ mod guarded {
 
     use super::Ticks;
 
-    #[cfg(not(feature = "all-keys"))]
+    #[cfg(not(any(feature = "all-keys", feature = "failure-rate", feature = "time-window")))]
     static UPLINK: Config = config!(Config::consecutive_failures(3).open_ms(1_000));
     #[cfg(feature = "all-keys")]
     static UPLINK: Config = config!(Config::consecutive_failures(3)
@@ -69,7 +72,22 @@ mod guarded {
         .backoff(2, 60_000)
         .half_open_max_wait_ms(5_000)
         .jitter(20, 0xC0FFEE));
+    #[cfg(not(any(feature = "failure-rate", feature = "time-window")))]
     pub static BREAKER: Breaker<'static, Ticks> = Breaker::new(&UPLINK, Ticks);
+
+    // The rate policies (measure.sh reports their flash; no budget).
+    #[cfg(feature = "failure-rate")]
+    static UPLINK: Config<halfopen::FailureRate> =
+        config!(Config::failure_rate(50, 20, 10).open_ms(1_000));
+    #[cfg(feature = "failure-rate")]
+    pub static BREAKER: Breaker<'static, Ticks, halfopen::FailureRate> =
+        Breaker::new(&UPLINK, Ticks);
+    #[cfg(feature = "time-window")]
+    static UPLINK: Config<halfopen::TimeWindow> =
+        config!(Config::time_window(50, 10_000, 10, 10).open_ms(1_000));
+    #[cfg(feature = "time-window")]
+    pub static BREAKER: Breaker<'static, Ticks, halfopen::TimeWindow> =
+        Breaker::new(&UPLINK, Ticks);
 
     // The DESIGN.md budget, checked by the compiler on this target.
     const _: () = assert!(

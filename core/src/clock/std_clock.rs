@@ -26,7 +26,12 @@ impl Clock for StdClock {
     #[inline]
     fn now_ms(&self) -> u64 {
         let origin = ORIGIN.get_or_init(Instant::now);
-        u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+        // Whole seconds and the milliseconds within: 64-bit arithmetic, not
+        // the 128-bit `as_millis`.
+        let d = origin.elapsed();
+        d.as_secs()
+            .saturating_mul(1_000)
+            .saturating_add(d.subsec_millis() as u64)
     }
 }
 

@@ -287,6 +287,7 @@ const fn validate(r: &Raw) -> Result<Config<AnyPolicy>, ConfigError> {
                 window_ms: window_ms as u32,
                 buckets: buckets as u8,
                 minimum_calls: minimum_calls as u32,
+                bucket_ms: (window_ms / buckets) as u32,
             })
         }
         RawTrip::Conflict => return Err(ConfigError::new("trip", 0, ConfigErrorKind::Conflict)),

@@ -6,9 +6,13 @@ use super::{empty_meta, WindowStore};
 use crate::policy::{window_trips, FailureRate};
 use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::*};
 
-// Count window meta: bits 14..20 the next slot, bits 20..27 the length.
+// Count window meta: bits 14..20 the next slot, bits 20..27 the length,
+// bit 27 set while the ring is full and holds no failure (set by the owner
+// that leaves it so; a restored ring starts without it, which only costs its
+// first success the owner's way).
 const HEAD_SHIFT: u32 = 14;
 const LEN_SHIFT: u32 = 20;
+const CLEAN: u32 = 1 << 27;
 
 /// The last `window` (<= 64) outcomes, as a ring of failure bits.
 #[derive(Debug)]
@@ -34,6 +38,16 @@ impl CountWindow {
         }
     }
 
+    /// A success of closed epoch `epoch` that changes nothing: the ring is
+    /// full, holds no failure and nobody owns it, so one more success shifts
+    /// a success out. The ring as it stands is the ring after this success
+    /// (its head is not moved: in a ring of successes every rotation is the
+    /// same ring). One load, no write: the healthy steady state.
+    #[inline(always)]
+    pub(crate) fn success_is_noop(&self, epoch: u16) -> bool {
+        self.guard.word.load(Acquire) & (OWNED | CLEAN | TAG_MASK) == CLEAN | tag_of(epoch)
+    }
+
     pub(crate) fn record(
         &self,
         p: &FailureRate,
@@ -50,7 +64,9 @@ impl CountWindow {
     /// Applies `s` successes, then `f` failures (checking the rule after
     /// each), while owning the window; says whether the rule fired.
     fn apply(&self, p: &FailureRate, meta: &mut u32, reset: bool, s: u32, f: u32) -> bool {
-        let window = p.window as u32;
+        // Validation keeps it in 1..=64; the clamp says so to the compiler
+        // (no remainder-by-zero panic).
+        let window = (p.window as u32).clamp(1, 64);
         if reset {
             self.lo.store(0, Relaxed);
             self.hi.store(0, Relaxed);
@@ -93,7 +109,12 @@ impl CountWindow {
                 break;
             }
         }
-        *meta = (*meta & (TAG_MASK | OWNED)) | head << HEAD_SHIFT | len << LEN_SHIFT;
+        let clean = if fails == 0 && len == window {
+            CLEAN
+        } else {
+            0
+        };
+        *meta = (*meta & (TAG_MASK | OWNED)) | head << HEAD_SHIFT | len << LEN_SHIFT | clean;
         tripped
     }
 
@@ -170,9 +191,10 @@ impl WindowStore for CountWindow {
         Self::new()
     }
     fn clear_for(&self, epoch: u16) {
-        self.guard.clear_for(epoch, || {
+        self.guard.clear_for(epoch, |_| {
             self.lo.store(0, Relaxed);
             self.hi.store(0, Relaxed);
+            0
         });
     }
     fn count(&self) -> Option<&CountWindow> {

@@ -170,7 +170,8 @@ impl Guard {
         let tag = tag_of(cur);
         let reset = *meta & TAG_MASK != tag;
         if reset {
-            *meta = (*meta & !TAG_MASK & OWNED) | tag;
+            // The layout bits are `apply`'s to clear (some outlive a reset).
+            *meta = (*meta & !TAG_MASK) | tag;
         }
         let mut s = 0;
         let mut f = 0;
@@ -196,13 +197,15 @@ impl Guard {
         }
     }
 
-    /// If the window can be owned now and its tag reads `epoch`: runs `clear`
-    /// and re-tags it with the epoch before, with empty layout bits.
-    pub(super) fn clear_for(&self, epoch: u16, clear: impl FnOnce()) {
+    /// If the window can be owned now and its tag reads `epoch`: runs
+    /// `clear(meta)` and re-tags it with the epoch before, with the layout
+    /// bits `clear` returns.
+    pub(super) fn clear_for(&self, epoch: u16, clear: impl FnOnce(u32) -> u32) {
         if let Some(meta) = self.try_own() {
             if meta & TAG_MASK == tag_of(epoch) {
-                clear();
-                self.word.store(tag_of(epoch.wrapping_sub(1)), Release);
+                let keep = clear(meta) & !(OWNED | TAG_MASK);
+                self.word
+                    .store(tag_of(epoch.wrapping_sub(1)) | keep, Release);
             } else {
                 self.word.store(meta, Release);
             }

@@ -14,6 +14,19 @@
 //!   owner released in between. The owner, after releasing, looks at the
 //!   backlog again and takes the bit back if it is not empty.
 //!
+//! The healthy steady state takes no owner bit and writes nothing shared
+//! with other recorders:
+//!
+//! - a success into a full count window that holds no failure changes
+//!   nothing (a success shifts a success out), so it is one load of the
+//!   window's metadata, which carries a flag for exactly that case;
+//! - a success into the newest time bucket is one compare-and-swap on a
+//!   pending count tagged with the window's generation, later added to its
+//!   bucket by the owner (see `buckets.rs`).
+//!
+//! Only failures, windows that are not full yet, and a time window that
+//! moves to a newer bucket go through the owner bit.
+//!
 //! Nobody ever waits. Single-threaded, every outcome is applied in order, so
 //! a window behaves exactly like the sequential model of the specification; under
 //! contention, outcomes that raced are applied in a batch (successes, then
