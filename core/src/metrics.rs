@@ -82,11 +82,9 @@ impl Metrics {
     /// before any (or when the totals are not kept).
     pub fn success_rate_percent(&self) -> Option<u8> {
         let decided = self.successes as u64 + self.failures as u64;
-        if decided == 0 {
-            None
-        } else {
-            Some((self.successes as u64 * 100 / decided) as u8)
-        }
+        (self.successes as u64 * 100)
+            .checked_div(decided)
+            .map(|p| p as u8)
     }
 }
 
