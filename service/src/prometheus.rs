@@ -33,7 +33,9 @@ use std::sync::Arc;
 
 use halfopen::{Clock, Totals};
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
@@ -47,6 +49,26 @@ const STATES: [halfopen::State; 4] = [
     halfopen::State::HalfOpen,
     halfopen::State::Isolated,
 ];
+
+/// A breaker's name as a label value, escaped as the text format requires
+/// (`\\`, `\"`, `\n`): prometheus-client writes label values as given, and a
+/// name is whatever the service chose.
+struct Name<'a>(&'a str);
+
+impl EncodeLabelValue for Name<'_> {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write;
+        for c in self.0.chars() {
+            match c {
+                '\\' => encoder.write_str("\\\\")?,
+                '"' => encoder.write_str("\\\"")?,
+                '\n' => encoder.write_str("\\n")?,
+                c => encoder.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Registers `breakers` as a collector of `registry`.
 pub fn register<C: Clock + Clone + Send + Sync + 'static>(
@@ -92,7 +114,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> Collector for Breakers<C> {
         for (name, b) in &breakers {
             let state = b.state();
             for s in STATES {
-                let labels = [("name", name.as_str()), ("state", s.as_str())];
+                let labels = [("name", Name(name)), ("state", Name(s.as_str()))];
                 ConstGauge::new(i64::from(s == state)).encode(m.encode_family(&labels)?)?;
             }
         }
@@ -101,7 +123,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> Collector for Breakers<C> {
             let mut m = encoder.encode_descriptor(metric, help, None, MetricType::Counter)?;
             for (name, b) in &breakers {
                 let totals = b.totals().unwrap_or_default();
-                let labels = [("name", name.as_str())];
+                let labels = [("name", Name(name))];
                 ConstCounter::new(u64::from(read(&totals))).encode(m.encode_family(&labels)?)?;
             }
         }
@@ -115,9 +137,9 @@ impl<C: Clock + Clone + Send + Sync + 'static> Collector for Breakers<C> {
         for (name, b) in &breakers {
             for (from, to, n) in b.observer().transition_counts() {
                 let labels = [
-                    ("name", name.as_str()),
-                    ("from", from.as_str()),
-                    ("to", to.as_str()),
+                    ("name", Name(name)),
+                    ("from", Name(from.as_str())),
+                    ("to", Name(to.as_str())),
                 ];
                 ConstCounter::new(u64::from(n)).encode(m.encode_family(&labels)?)?;
             }
@@ -131,7 +153,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> Collector for Breakers<C> {
         )?;
         for (name, b) in &breakers {
             let n = b.observer().recovery_attempts();
-            ConstCounter::new(u64::from(n)).encode(m.encode_family(&[("name", name.as_str())])?)?;
+            ConstCounter::new(u64::from(n)).encode(m.encode_family(&[("name", Name(name))])?)?;
         }
 
         let mut m = encoder.encode_descriptor(
@@ -143,7 +165,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> Collector for Breakers<C> {
         for (name, b) in &breakers {
             let ms = b.metrics().retry_at.map_or(0, |t| t.saturating_sub(now));
             ConstGauge::new(ms as f64 / 1_000.0)
-                .encode(m.encode_family(&[("name", name.as_str())])?)?;
+                .encode(m.encode_family(&[("name", Name(name))])?)?;
         }
 
         if breakers.iter().any(|(_, b)| b.observer().is_timed()) {
@@ -155,7 +177,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> Collector for Breakers<C> {
             )?;
             for (name, b) in &breakers {
                 if let Some(h) = b.observer().durations() {
-                    h.encode(m.encode_family(&[("name", name.as_str())])?)?;
+                    h.encode(m.encode_family(&[("name", Name(name))])?)?;
                 }
             }
         }

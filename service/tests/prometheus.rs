@@ -184,3 +184,16 @@ fn an_untimed_registry_has_no_histogram() {
     assert!(!s.types.contains_key("halfopen_call_duration_seconds"));
     assert_eq!(s.value("halfopen_successes_total", &[("name", "a")]), 1.0);
 }
+
+#[test]
+fn names_are_escaped_in_label_values() {
+    let clock: &'static MockClock = Box::leak(Box::new(MockClock::new(0)));
+    let breakers = Arc::new(Breakers::with_clock(halfopen::presets::HTTP_API, clock));
+    let _ = breakers.execute("a \"quoted\" \\ name\nwith a newline", || Ok::<_, ()>(()));
+    let mut registry = prometheus_client::registry::Registry::default();
+    prometheus::register(&mut registry, Arc::clone(&breakers));
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    let line = r#"halfopen_successes_total{name="a \"quoted\" \\ name\nwith a newline"} 1"#;
+    assert!(text.lines().any(|l| l == line), "{text}");
+}
