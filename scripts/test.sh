@@ -56,6 +56,11 @@ cross() {
     --target thumbv6m-none-eabi || return 1
   cargo build -q -p halfopen --no-default-features --features critical-section \
     --target riscv32imc-unknown-none-elf || return 1
+  # serde and log stay no_std and allocation-free.
+  cargo build -q -p halfopen --no-default-features --features serde,log \
+    --target thumbv7em-none-eabihf || return 1
+  cargo build -q -p halfopen --no-default-features --features serde,log,critical-section \
+    --target thumbv6m-none-eabi || return 1
   # Without the default features (a firmware counting bytes): the timing keys
   # are refused by name.
   cargo test -q -p halfopen --no-default-features --features std --test v2 || return 1
@@ -74,14 +79,19 @@ fmt() {
 
 suite "cargo fmt --check (workspace and firmware)" fmt
 suite "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets \
-  --features halfopen/std,halfopen/embassy-time,halfopen-redis/cluster,halfopen-redis/tls -- -D warnings
-suite "core tests (unit, behaviour, property tests vs the sequential model, zero allocation, doc, embassy mock driver)" \
-  cargo test -q -p halfopen --features std,embassy-time
+  --features halfopen/std,halfopen/embassy-time,halfopen/serde,halfopen/log,halfopen-redis/cluster,halfopen-redis/tls -- -D warnings
+suite "core tests (unit, behaviour, property tests vs the sequential model, zero allocation, doc, embassy mock driver, serde, log)" \
+  cargo test -q -p halfopen --features std,embassy-time,serde,log
+suite "host integrations (tracing, tower, tokio timeout, Prometheus, registry of named breakers, the example service over HTTP)" \
+  cargo test -q -p halfopen-service
 suite "conformance runner tests" cargo test -q -p halfopen-conformance
 suite "conformance vectors on the host" vectors
 suite "core builds on five targets" cross
-suite "rustdoc without warnings" env RUSTDOCFLAGS="-D warnings" \
-  cargo doc -q -p halfopen --no-deps --features std,embassy-time
+rustdoc() {
+  RUSTDOCFLAGS="-D warnings" cargo doc -q -p halfopen --no-deps --features std,embassy-time,serde,log || return 1
+  RUSTDOCFLAGS="-D warnings" cargo doc -q -p halfopen-service --no-deps
+}
+suite "rustdoc without warnings" rustdoc
 suite "loom model checks" bash core/scripts/proofs.sh loom
 suite "thumbv7em flash a breaker adds (budget 2 KiB) and no fallback lock" bash core/probe/measure.sh
 suite "fleet on Redis (one server and a 3-master cluster on loopback; processes, faults, bad input)" bash redis/ci.sh

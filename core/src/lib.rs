@@ -39,7 +39,7 @@
 //! | [`Clock`], [`MockClock`], [`CoarseClock`], `StdClock`, `EmbassyClock`, [`FnClock`] | time sources |
 //! | [`Observer`], [`Counters`], [`OnTransition`], [`Metrics`] | metrics and listeners, free when unused |
 //! | [`Breaker::snapshot`], [`Breaker::restore`] | 40-byte state that survives a reboot |
-//! | [`Registry`], [`presets`] | named breakers with fixed capacity |
+//! | [`Registry`], [`presets`], [`BreakerReport`] | named breakers with fixed capacity, and their health report |
 //!
 //! ## Features
 //!
@@ -49,10 +49,14 @@
 //! | `defmt` | `defmt::Format` on every public type |
 //! | `embassy-time` | `EmbassyClock` and [`Breaker::call_with_timeout`] |
 //! | `critical-section` | atomics through a critical section on targets without CAS (thumbv6m, riscv32imc); the final binary provides the implementation |
+//! | `serde` | `Config<AnyPolicy>` from the specification's keys (a TOML or JSON file), and `Metrics`, `State`, `Health`, `Totals`, `Transition`, [`BreakerReport`] serialized |
+//! | `log` | `LogObserver`: transitions and rejections through the `log` facade |
 //! | `half-open-max-wait` (default) | the `halfOpenMaxWaitMs` key |
 //! | `jitter` (default) | the `jitter` key |
 //!
-//! The crate is `#![no_std]` and never allocates, with any features. The two
+//! The crate is `#![no_std]` and never allocates, with any features.
+//! `tracing`, Prometheus, tower and tokio need std: they are in the
+//! companion crate `halfopen-service`. The two
 //! default features are the timing keys of the specification's second
 //! version; a firmware that counts bytes turns default features off and pays
 //! no flash for them (a key given without its feature is refused by name).
@@ -83,6 +87,8 @@ pub mod clock;
 mod config;
 pub mod fleet;
 pub mod guide;
+#[cfg(feature = "log")]
+mod log_observer;
 mod machine;
 mod metrics;
 mod observer;
@@ -105,11 +111,13 @@ pub use clock::{Clock, CoarseClock, FnClock, MockClock};
 #[cfg(feature = "std")]
 pub use clock::{StdClock, SystemClock};
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind, MAX_DURATION_MS};
+#[cfg(feature = "log")]
+pub use log_observer::LogObserver;
 pub use metrics::Metrics;
 pub use observer::{Cause, Counters, Observer, OnTransition, Totals, Transition};
 pub use permit::{Outcome, Permit, PermitToken};
 pub use policy::{AnyPolicy, ConsecutiveFailures, FailureRate, Policy, TimeWindow};
-pub use registry::{presets, Registry, RegistryError, MAX_NAME_LEN};
+pub use registry::{presets, BreakerReport, Registry, RegistryError, MAX_NAME_LEN};
 pub use reject::{CallError, RejectReason, Rejected};
 pub use snapshot::{SnapshotError, SNAPSHOT_LEN};
 pub use state::{Health, State};

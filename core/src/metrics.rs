@@ -12,6 +12,11 @@ use crate::window::WindowStore;
 /// current decision state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub struct Metrics {
     /// Successes recorded.
@@ -50,6 +55,36 @@ impl Metrics {
             Some((f, n)) if n > 0 => Some((f * 100 / n) as u8),
             _ => None,
         }
+    }
+
+    /// Calls whose outcome was recorded: successes, failures and ignored
+    /// (0 unless the totals are kept). Rejected acquires are not calls.
+    ///
+    /// ```
+    /// use halfopen::{Breaker, Config, Counters, MockClock};
+    ///
+    /// let config = Config::consecutive_failures(5).build().unwrap();
+    /// let clock = MockClock::new(0);
+    /// let breaker = Breaker::with_observer(&config, &clock, Counters::new());
+    /// for _ in 0..3 {
+    ///     breaker.try_acquire().unwrap().success();
+    /// }
+    /// breaker.try_acquire().unwrap().failure();
+    /// let m = breaker.metrics();
+    /// assert_eq!(m.calls(), 4);
+    /// assert_eq!(m.success_rate_percent(), Some(75));
+    /// ```
+    pub fn calls(&self) -> u64 {
+        self.successes as u64 + self.failures as u64 + self.ignored as u64
+    }
+
+    /// Successes in percent of successes and failures, rounded down; `None`
+    /// before any (or when the totals are not kept).
+    pub fn success_rate_percent(&self) -> Option<u8> {
+        let decided = self.successes as u64 + self.failures as u64;
+        (self.successes as u64 * 100)
+            .checked_div(decided)
+            .map(|p| p as u8)
     }
 }
 

@@ -14,6 +14,11 @@ use crate::sync::{atomic_u32, const_fn, AtomicU32, Ordering::Relaxed};
 /// A change of state, as reported to an [`Observer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct Transition {
     /// The state left.
     pub from: State,
@@ -28,6 +33,11 @@ pub struct Transition {
 /// What caused a [`Transition`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub enum Cause {
     /// The trip policy fired in `closed`.
@@ -68,6 +78,11 @@ impl Cause {
 /// The monotonic totals of the specification. They wrap rather than panic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct Totals {
     /// Successes recorded (slow successes count as failures instead).
     pub successes: u32,

@@ -8,6 +8,7 @@ use core::fmt;
 use crate::breaker::Breaker;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::observer::Observer;
 use crate::policy::{ConsecutiveFailures, Policy};
 use crate::state::Health;
@@ -95,6 +96,33 @@ impl<'a, C: Clock, P: Policy, O: Observer, const N: usize> Registry<'a, C, P, O,
         }
     }
 
+    /// The breaker named `name`, registered with `config`, `clock` and
+    /// `observer` first if there is none (they are dropped if there is).
+    ///
+    /// ```
+    /// use halfopen::{presets, MockClock, Registry};
+    ///
+    /// let clock = MockClock::new(0);
+    /// let mut registry: Registry<&MockClock, _, (), 4> = Registry::new();
+    /// let a = registry.get_or_register("search", &presets::HTTP_API, &clock, ()).unwrap().epoch();
+    /// let b = registry.get_or_register("search", &presets::DATABASE, &clock, ()).unwrap();
+    /// assert_eq!(b.config().open_ms(), 30_000); // the first registration stands
+    /// assert_eq!(registry.len(), 1);
+    /// # let _ = a;
+    /// ```
+    pub fn get_or_register(
+        &mut self,
+        name: &str,
+        config: &'a Config<P>,
+        clock: C,
+        observer: O,
+    ) -> Result<&Breaker<'a, C, P, O>, RegistryError> {
+        match self.entries.iter().position(|(n, _)| n.as_str() == name) {
+            Some(i) => Ok(&self.entries[i].1),
+            None => self.register(name, config, clock, observer),
+        }
+    }
+
     /// Adds a breaker named `name`, and returns it.
     pub fn register(
         &mut self,
@@ -138,6 +166,32 @@ impl<'a, C: Clock, P: Policy, O: Observer, const N: usize> Registry<'a, C, P, O,
         self.entries.is_empty()
     }
 
+    /// A report on every breaker, in registration order: name, health and
+    /// metrics. It answers "which downstreams are degraded" in one call
+    /// (with feature `serde`, each report serializes as JSON or anything
+    /// else serde writes).
+    ///
+    /// ```
+    /// use halfopen::{presets, Health, MockClock, Registry};
+    ///
+    /// let clock = MockClock::new(0);
+    /// let mut registry: Registry<&MockClock, _, (), 4> = Registry::new();
+    /// registry.register("payments", &presets::CRITICAL_SERVICE, &clock, ()).unwrap();
+    /// registry.register("search", &presets::HTTP_API, &clock, ()).unwrap();
+    /// registry.get("payments").unwrap().isolate();
+    ///
+    /// let mut unhealthy = registry.report().filter(|r| r.health != Health::Healthy);
+    /// assert_eq!(unhealthy.next().map(|r| r.name), Some("payments"));
+    /// assert!(unhealthy.next().is_none());
+    /// ```
+    pub fn report(&self) -> impl Iterator<Item = BreakerReport<'_>> {
+        self.entries.iter().map(|(name, b)| BreakerReport {
+            name: name.as_str(),
+            health: b.health(),
+            metrics: b.metrics(),
+        })
+    }
+
     /// The worst health of all breakers (`Healthy` when empty).
     pub fn health(&self) -> Health {
         self.entries
@@ -146,6 +200,24 @@ impl<'a, C: Clock, P: Policy, O: Observer, const N: usize> Registry<'a, C, P, O,
             .max()
             .unwrap_or(Health::Healthy)
     }
+}
+
+/// One breaker of a [`Registry::report`]: its name, health and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
+#[non_exhaustive]
+pub struct BreakerReport<'r> {
+    /// The name it was registered under.
+    pub name: &'r str,
+    /// Its health.
+    pub health: Health,
+    /// Its metrics.
+    pub metrics: Metrics,
 }
 
 /// Configurations for common downstreams.

@@ -6,6 +6,11 @@ use core::fmt;
 /// Why an acquire was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "camelCase")
+)]
 pub enum RejectReason {
     /// The breaker is open.
     Open,

@@ -370,6 +370,14 @@ fn registry(clock: &MockClock) {
         let _ = (name.len(), b.health());
     }
     let _ = (registry.len(), registry.is_empty(), registry.health());
+    let db = registry
+        .get_or_register("db", &presets::HTTP_API, clock, Counters::new())
+        .unwrap();
+    assert_eq!(db.config().open_ms(), presets::DATABASE.open_ms());
+    for report in registry.report() {
+        let _ = (report.name.len(), report.health, report.metrics.calls());
+        let _ = report.metrics.success_rate_percent();
+    }
 }
 
 fn configs() -> (
@@ -465,4 +473,20 @@ fn std_clock_allocates_nothing() {
         assert_eq!(b.call(|| Ok::<_, ()>(1)), Ok(1));
     });
     assert_eq!(n, 0, "the breaker allocated {n} times");
+}
+
+/// Feature `serde`: a configuration read from JSON text (serde_json borrows
+/// the keys from the text) allocates nothing, and neither do the checks.
+#[cfg(feature = "serde")]
+#[test]
+fn a_configuration_from_json_allocates_nothing() {
+    let text = r#"{"trip": {"failureRate": {"percent": 50, "window": 20, "minimumCalls": 10}},
+        "openMs": 10000, "backoff": {"factor": 2, "maxOpenMs": 60000},
+        "jitter": {"percent": 20, "seed": 7}, "halfOpenMaxWaitMs": 5000}"#;
+    let mut config = None;
+    let n = allocations_in(|| {
+        config = Some(serde_json::from_str::<Config<AnyPolicy>>(text).unwrap());
+    });
+    assert_eq!(config.unwrap().open_ms(), 10_000);
+    assert_eq!(n, 0, "deserializing allocated {n} times");
 }

@@ -11,6 +11,8 @@
 mod builder;
 mod error;
 mod keys;
+#[cfg(feature = "serde")]
+mod serde_keys;
 
 pub use builder::ConfigBuilder;
 pub use error::{ConfigError, ConfigErrorKind};
