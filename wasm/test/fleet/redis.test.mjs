@@ -1,0 +1,289 @@
+// halfopen/fleet on a real redis-server (the one scripts/redis.sh starts for
+// the Rust fleet tests; wasm/ci.sh passes HALFOPEN_REDIS_URL): separate Node
+// processes sharing one breaker, a Rust process sharing it with Node, bad
+// input, and a store that stops answering.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect } from 'node:net';
+import { once } from 'node:events';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createClient } from 'redis';
+import { FleetBreaker, RedisFleetStore, FleetConfigError } from 'halfopen/fleet';
+import { REDIS_URL, unique, downstream, workers, eventually, sleep } from './common.mjs';
+
+assert.ok(REDIS_URL, 'HALFOPEN_REDIS_URL is not set: run these tests through wasm/ci.sh, which starts redis-server');
+
+const WORKERS = 4;
+const THRESHOLD = 5;
+// Uneven load, as in a real fleet (the Rust tests' pauses): with the same
+// load everywhere and the same moment of failure, every process reaches a
+// consecutive threshold before any trip can propagate.
+const PAUSES = [2, 17, 32, 47];
+
+async function connected(url = REDIS_URL) {
+    const c = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50, connectTimeout: 500 } });
+    c.on('error', () => {});
+    await c.connect();
+    return c;
+}
+
+/**
+ * Four processes against a downstream that is up, down (until every
+ * process rejected and at least three half-open periods were probed), then
+ * up again (until every process is closed).
+ */
+async function scenario(mode) {
+    const d = await downstream();
+    const name = unique(`node-${mode}`);
+    const w = await workers(mode, name, d.url, PAUSES);
+    await sleep(300);
+    d.up = false;
+    // Down until the downstream has seen three probes (each ends a half-open period).
+    await eventually(20_000, 'three probes while down', () => d.probes >= 3);
+    d.up = true;
+    // Up until every worker has printed a closing.
+    await eventually(20_000, 'every worker closed again', () =>
+        w.procs.every((p) => {
+            const states = p.lines.filter((l) => l.startsWith('STATE'));
+            return states.length > 0 && states.at(-1).endsWith(' closed');
+        }),
+    );
+    const outputs = await w.stop();
+    await d.close();
+    return { d, outputs };
+}
+
+test(`${WORKERS} Node processes trip, probe and close as one breaker on one Redis`, { timeout: 120_000 }, async () => {
+    const fleet = await scenario('fleet');
+    const local = await scenario('local');
+    console.log(
+        `calls that reached the dead downstream before every process rejected: fleet ${fleet.d.closedCalls}, ${WORKERS} independent breakers ${local.d.closedCalls}`,
+    );
+    console.log(`probes in flight at once: fleet ${fleet.d.maxProbesInFlight}, independent breakers ${local.d.maxProbesInFlight}`);
+    assert.ok(local.d.closedCalls >= WORKERS * THRESHOLD, `independent breakers each trip on their own: ${local.d.closedCalls}`);
+    assert.ok(fleet.d.closedCalls < WORKERS * THRESHOLD, `the fleet trips as one: ${fleet.d.closedCalls} calls`);
+    // halfOpenMaxCalls 1: one probe at a time fleet-wide; each fails, which ends its period.
+    assert.equal(fleet.d.maxProbesInFlight, 1, 'one probe at a time across the fleet');
+    for (const o of fleet.outputs) {
+        assert.equal(o.code, 0, o.lines.join('\n'));
+        const end = o.lines.find((l) => l.startsWith('END'));
+        assert.match(end, /^END closed attached=true storeErrors=0$/, o.lines.join('\n'));
+    }
+});
+
+/** The Rust fleet handle (redis/examples/peer.rs), driven line by line. */
+function rustPeer(name, openMs = 400) {
+    const bin = process.env.HALFOPEN_RUST_PEER;
+    assert.ok(bin, 'HALFOPEN_RUST_PEER is not set: wasm/ci.sh builds redis/examples/peer.rs and sets it');
+    const p = spawn(bin, [REDIS_URL, name, String(openMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const rl = createInterface({ input: p.stdout });
+    const waiting = [];
+    const lines = [];
+    rl.on('line', (l) => {
+        const w = waiting.shift();
+        if (w) w(l);
+        else lines.push(l);
+    });
+    const next = () => (lines.length > 0 ? Promise.resolve(lines.shift()) : new Promise((r) => waiting.push(r)));
+    return {
+        next,
+        async send(cmd) {
+            p.stdin.write(`${cmd}\n`);
+            return next();
+        },
+        async state() {
+            return (await this.send('state')).split(' ')[1];
+        },
+        async quit() {
+            p.stdin.end('quit\n');
+            await once(p, 'exit');
+        },
+    };
+}
+
+test('a Node process and a Rust process sharing one breaker name agree on the fleet state', { timeout: 60_000 }, async () => {
+    const name = unique('node-rust');
+    const rust = rustPeer(name);
+    assert.match(await rust.next(), /^READY closed$/);
+    const client = await connected();
+    const subscriber = await connected();
+    const node = new FleetBreaker({
+        name,
+        store: new RedisFleetStore(client, { subscriber }),
+        trip: { consecutiveFailures: THRESHOLD },
+        openMs: 400,
+        syncMs: 100,
+        fleet: { leaseMs: 2_000 },
+    });
+    await node.ready();
+    assert.equal(node.metrics().fleet.attached, true);
+    // The record the Rust process wrote has Node's configuration text.
+    const stored = await client.hGetAll(RedisFleetStore.keys(name).record);
+    assert.equal(stored.config, node.configText);
+
+    // Node trips: the Rust process adopts the fleet's opening.
+    for (let i = 0; i < THRESHOLD; i++) await node.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    assert.equal(node.state, 'open');
+    await eventually(5_000, 'the Rust process adopts open', async () => (await rust.state()) !== 'closed');
+    assert.equal(await rust.send('ok'), 'CALL rejected');
+
+    // Rust isolates the fleet: Node adopts it.
+    assert.equal(await rust.send('isolate'), 'DONE');
+    await eventually(5_000, 'Node adopts isolated', () => node.state === 'isolated');
+    // Node resets it: Rust adopts closed.
+    node.reset();
+    await eventually(5_000, 'Rust adopts closed', async () => (await rust.state()) === 'closed');
+    assert.equal(await rust.send('ok'), 'CALL allowed');
+
+    // Rust trips; the open period ends; one of the two probes; the fleet closes.
+    for (let i = 0; i < THRESHOLD; i++) await rust.send('fail');
+    await eventually(5_000, 'Node adopts open', () => node.state !== 'closed');
+    const gen = node.metrics().fleet.generation;
+    assert.equal(gen, Number((await client.hGet(RedisFleetStore.keys(name).record, 'gen')) ?? -1));
+    await eventually(10_000, 'a probe closes the fleet', async () => {
+        await node.execute(() => 'ok').catch(() => {});
+        return node.state === 'closed';
+    });
+    await eventually(5_000, 'Rust adopts the closing', async () => (await rust.state()) === 'closed');
+
+    await rust.quit();
+    await node.close();
+    await client.quit();
+    await subscriber.quit();
+});
+
+test('a Rust process with another configuration is refused by name and key; it stays local', { timeout: 30_000 }, async () => {
+    const name = unique('mismatch');
+    const client = await connected();
+    const node = new FleetBreaker({ name, store: new RedisFleetStore(client), trip: { consecutiveFailures: THRESHOLD }, openMs: 400, fleet: { leaseMs: 2_000 } });
+    await node.ready();
+    const rust = rustPeer(name, 1_000);
+    assert.match(await rust.next(), /openMs: 1000 here, 400 in the fleet/);
+    await rust.quit();
+    // And the other way round: Node with openMs 1000 on a fleet of 400.
+    const other = new FleetBreaker({ name, store: new RedisFleetStore(client), trip: { consecutiveFailures: THRESHOLD }, openMs: 1_000, fleet: { leaseMs: 2_000 } });
+    await assert.rejects(other.ready(), (e) => e instanceof FleetConfigError && e.difference === 'openMs: 1000 here, 400 in the fleet');
+    assert.equal(other.metrics().fleet.attached, false);
+    assert.match(other.metrics().fleet.lastError, /openMs: 1000 here, 400 in the fleet/);
+    // A local breaker all the same.
+    assert.equal(await other.execute(() => 7), 7);
+    await node.close();
+    await other.close();
+    await client.quit();
+});
+
+test('bad input: corrupt records, keys of another type, names out of bounds, bad options', { timeout: 30_000 }, async () => {
+    const client = await connected();
+    const name = unique('garbage');
+    const keys = RedisFleetStore.keys(name);
+    const make = () => new FleetBreaker({ name, store: new RedisFleetStore(client), trip: { consecutiveFailures: 3 }, openMs: 1_000, syncMs: 20 });
+    const a = make();
+    await a.ready();
+    // A record overwritten with garbage: replaced, counted as a store error, no crash.
+    await client.hSet(keys.record, { gen: '12', record: 'mode=open;k=99;garbage' });
+    await eventually(5_000, 'the garbage record is replaced', async () => {
+        await a.execute(() => 1);
+        const r = await client.hGetAll(keys.record);
+        return r.record?.startsWith('mode=closed') && Number(r.gen) > 12;
+    });
+    assert.ok(a.metrics().fleet.storeErrors >= 1);
+    assert.match(a.metrics().fleet.lastError, /fleet record field k/);
+    // The key holds another type.
+    await client.del(keys.record);
+    await client.set(keys.record, 'not a hash');
+    await eventually(5_000, 'a key of another type is replaced', async () => {
+        await a.execute(() => 1);
+        return (await client.type(keys.record)) === 'hash';
+    });
+    assert.equal(a.state, 'closed');
+    await a.close();
+
+    // Names.
+    const store = new RedisFleetStore(client);
+    assert.throws(() => new FleetBreaker({ name: '', store }), { name: 'RangeError', key: 'name', message: /breaker name is empty/ });
+    assert.throws(() => new FleetBreaker({ name: 'x'.repeat(65), store }), { name: 'RangeError', message: /65 bytes long: at most 64/ });
+    assert.throws(() => new FleetBreaker({ name: 'pay ments', store }), { message: /has " " at byte 3: use A-Z a-z 0-9 _ - \. :/ });
+    assert.throws(() => new FleetBreaker({ name: 7, store }), { name: 'TypeError', key: 'name' });
+    // Options.
+    assert.throws(() => new FleetBreaker({ name: 'ok', store: {} }), { key: 'store' });
+    assert.throws(() => new FleetBreaker({ name: 'ok', store, syncMs: 5 }), { name: 'RangeError', key: 'syncMs', message: /syncMs must be an integer in 10\.\.=2147483647, got 5/ });
+    assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { leaseMs: 0 } }), { key: 'fleet.leaseMs', message: /fleet\.leaseMs = 0 is out of range/ });
+    assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { count: true } }), { message: /consecutiveFailures has no window to count for the fleet/ });
+    assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { nope: 1 } }), { key: 'fleet.nope' });
+    assert.throws(() => new FleetBreaker({ name: 'ok', store, openMs: -1 }), { name: 'RangeError', key: 'openMs' });
+    assert.throws(() => new RedisFleetStore({}), { key: 'client' });
+    await client.quit();
+});
+
+/** A TCP proxy to Redis that can stop answering (a store past its deadline) and resume. */
+async function proxy(target) {
+    const { hostname, port } = new URL(target);
+    const p = { blackhole: false, sockets: new Set() };
+    p.server = createServer((down) => {
+        const up = connect(Number(port), hostname);
+        p.sockets.add(down);
+        p.sockets.add(up);
+        down.on('data', (b) => {
+            if (!p.blackhole) up.write(b);
+        });
+        up.on('data', (b) => {
+            if (!p.blackhole) down.write(b);
+        });
+        const end = () => {
+            down.destroy();
+            up.destroy();
+        };
+        down.on('error', end).on('close', end);
+        up.on('error', end).on('close', end);
+    });
+    p.server.listen(0, '127.0.0.1');
+    await once(p.server, 'listening');
+    p.url = `redis://127.0.0.1:${p.server.address().port}`;
+    p.cut = () => {
+        for (const s of p.sockets) s.destroy();
+        p.sockets.clear();
+    };
+    p.close = () => {
+        p.cut();
+        return new Promise((r) => p.server.close(r));
+    };
+    return p;
+}
+
+test('a store that stops answering: deadlines, local decisions, a detached event, reconciliation on return', { timeout: 60_000 }, async () => {
+    const px = await proxy(REDIS_URL);
+    const client = await connected(px.url);
+    const direct = await connected();
+    const name = unique('fault');
+    const events = [];
+    const fleet = new FleetBreaker({ name, store: new RedisFleetStore(client), trip: { consecutiveFailures: 3 }, openMs: 60_000, syncMs: 20, deadlineMs: 50 });
+    fleet.onFleetChange((e) => events.push(e.attached));
+    await fleet.ready();
+    assert.equal(fleet.metrics().fleet.attached, true);
+
+    px.blackhole = true;
+    // Calls go on, decided locally: the fast path never waits for the store.
+    for (let i = 0; i < 5; i++) assert.equal(await fleet.execute(() => i), i);
+    await eventually(5_000, 'the fleet detaches', () => fleet.metrics().fleet.attached === false);
+    assert.deepEqual(events, [true, false]);
+    assert.match(fleet.metrics().fleet.lastError, /deadline/);
+    // A trip while detached: local, and published once the store is back.
+    for (let i = 0; i < 3; i++) await fleet.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    assert.equal(fleet.state, 'open');
+    assert.equal(await direct.exists(RedisFleetStore.keys(name).record), 1);
+    assert.match(await direct.hGet(RedisFleetStore.keys(name).record, 'record'), /^mode=closed/);
+
+    px.blackhole = false;
+    px.cut();
+    await eventually(20_000, 'the fleet attaches again and publishes the trip', async () => {
+        await fleet.execute(() => 1).catch(() => {});
+        return fleet.metrics().fleet.attached && /^mode=open/.test((await direct.hGet(RedisFleetStore.keys(name).record, 'record')) ?? '');
+    });
+    assert.deepEqual(events, [true, false, true]);
+    assert.ok(fleet.metrics().fleet.storeErrors >= 1);
+    await fleet.close();
+    await client.quit().catch(() => {});
+    await direct.quit();
+    await px.close();
+});
