@@ -482,7 +482,10 @@ export class FleetBreaker {
 
     #rejectNoLease() {
         this.#wantLease();
+        // No retry hint: the lease is being asked for now. (The core's words
+        // for a rejection without one.)
         const error = new BrokenCircuitError('open', undefined);
+        error.message = error.message.replace(/, retry in undefined ms$/, '');
         if (this.#fallback === undefined) return Promise.reject(error);
         try {
             return Promise.resolve(this.#fallback(error));
