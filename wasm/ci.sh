@@ -81,7 +81,7 @@ rm -rf test/node_modules/halfopen
 # tests use), unless HALFOPEN_REDIS_URL names one already; stopped on exit.
 if [[ -z "${HALFOPEN_REDIS_URL:-}" ]]; then
     redis_dir="$(mktemp -d)"
-    trap 'bash "$here/../scripts/redis.sh" stop "$redis_dir" >/dev/null 2>&1; rm -rf "$redis_dir"' EXIT
+    trap 'bash "$here/../scripts/redis.sh" stop "$redis_dir" >/dev/null 2>&1; rm -rf "$redis_dir" 2>/dev/null || { sleep 1; rm -rf "$redis_dir"; }' EXIT
     say "redis-server for the fleet tests (scripts/redis.sh)"
     bash "$here/../scripts/redis.sh" start "$redis_dir" >/dev/null || die "could not start redis-server"
     # shellcheck disable=SC1091

@@ -314,6 +314,8 @@ export class FleetBreaker {
     #isFailure;
     #isResultFailure;
     #timeoutMs;
+    /** No timer drives the syncs: calls do. */
+    #pollOnCalls = true;
     /** The local breaker's recorded state, from its transitions. */
     #recorded = 'closed';
     #attached = false;
@@ -415,6 +417,7 @@ export class FleetBreaker {
             const t = setInterval(() => this.#maybeSync(true), this.#syncMs);
             t.unref?.();
             this.#timer = t;
+            this.#pollOnCalls = false;
         }
         if (typeof this.#store.subscribe === 'function') {
             try {
@@ -451,19 +454,30 @@ export class FleetBreaker {
         return this.#attached && this.#refused === undefined;
     }
 
+    /**
+     * Without a timer (Workers: none may outlive a request), a call starts the
+     * sync when `syncMs` has passed. With one (Node), calls read no clock.
+     */
+    #poll() {
+        if (!this.#started) this.#start();
+        else if (this.#now() - this.#lastSync >= this.#syncMs) this.#maybeSync(false);
+    }
+
     /** Starts a sync if `syncMs` has passed since the last one (never awaited). */
     #maybeSync(timer) {
         const now = this.#now();
-        if (now - this.#lastSync < this.#syncMs) return;
+        if (timer) {
+            // The timer's period is syncMs; an exchange in flight is as good as a sync.
+            if (this.#pump !== undefined) return;
+        } else if (now - this.#lastSync < this.#syncMs) return;
         this.#lastSync = now;
-        if (timer && this.#pump !== undefined) return;
         this.#enqueue({ type: 'sync', periodic: true });
     }
 
     /** Runs `fn` if the fleet allows it; see fleet.d.ts. The store is never awaited here. */
     execute(fn, options) {
-        if (!this.#started) this.#start();
-        else if (this.#now() - this.#lastSync >= this.#syncMs) this.#maybeSync(false);
+        if (this.#pollOnCalls) this.#poll();
+        else if (!this.#started) this.#start();
         if (this.#recorded === 'closed' || !this.#leasedProbes()) return this.#local.execute(fn, options);
         return this.#executeSlow(fn, options);
     }
@@ -559,8 +573,8 @@ export class FleetBreaker {
 
     /** Asks for a permit to make one call by hand; `undefined` if rejected. */
     tryAcquire() {
-        if (!this.#started) this.#start();
-        else if (this.#now() - this.#lastSync >= this.#syncMs) this.#maybeSync(false);
+        if (this.#pollOnCalls) this.#poll();
+        else if (!this.#started) this.#start();
         if (this.#recorded === 'closed' || !this.#leasedProbes() || this.#local.state !== 'halfOpen') {
             return this.#local.tryAcquire();
         }

@@ -58,6 +58,17 @@ const unique = (p) => `${p}-${process.pid}-${Date.now().toString(36)}`;
     const plain = new CircuitBreaker(options);
     const fleet = new FleetBreaker({ ...options, name: unique('bench'), store: new RedisFleetStore(c, { subscriber: s }) });
     await fleet.ready();
+    // The Workers path (no timer: each call reads the clock to see whether a
+    // sync is due), on a stand-in coordinator that answers at once.
+    const { StorageFleetStore, decide, fleetRules } = await import('halfopen/fleet');
+    const memory = new Map();
+    const storage = { get: async (k) => memory.get(k), put: async (k, v) => void memory.set(k, v), delete: async (k) => memory.delete(k) };
+    const edgeName = unique('edge');
+    const rules = fleetRules('consecutiveFailures=5;openMs=30000', 10_000, 0, 0);
+    const inner = new StorageFleetStore(storage);
+    const coordinator = { timers: false, apply: (events) => Promise.all(events.map((ev) => decide(rules, rules.configText(), inner, edgeName, ev))) };
+    const edge = new FleetBreaker({ ...options, name: edgeName, store: coordinator });
+    await edge.ready();
     const fn = async () => 1;
     const cases = {
         'CircuitBreaker execute': async () => {
@@ -65,6 +76,9 @@ const unique = (p) => `${p}-${process.pid}-${Date.now().toString(36)}`;
         },
         'FleetBreaker execute (attached, Redis)': async () => {
             for (let i = 0; i < CALLS; i++) await fleet.execute(fn);
+        },
+        'FleetBreaker execute (no timer, as in Workers)': async () => {
+            for (let i = 0; i < CALLS; i++) await edge.execute(fn);
         },
     };
     const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
@@ -81,7 +95,7 @@ const unique = (p) => `${p}-${process.pid}-${Date.now().toString(36)}`;
     for (const [k, t] of Object.entries(times)) {
         console.log(`${k}: ${median(t).toFixed(1)} ns (${(median(t) / base).toFixed(3)}x); rounds ${t.map((x) => x.toFixed(0)).join(' ')}`);
     }
-    console.log(`store round trips during those ${(ROUNDS + 1) * CALLS} calls: ${fleet.metrics().fleet.roundTrips}`);
+    console.log(`store round trips during those ${(ROUNDS + 1) * CALLS} calls: Redis ${fleet.metrics().fleet.roundTrips}, no timer ${edge.metrics().fleet.roundTrips}`);
     await fleet.close();
     await c.quit();
     await s.quit();

@@ -16,6 +16,32 @@
 //! size budget of its own, and only programs that import `halfopen/fleet`
 //! pay for these rules and their string glue.
 #![deny(missing_docs)]
+#![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
+
+extern crate alloc;
+
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::{String, ToString};
+
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+mod runtime {
+    /// The allocator of the no_std `.wasm`.
+    #[global_allocator]
+    // SAFETY: a wasm32 module without the `atomics` target feature has one
+    // thread, so the allocator is never used from two at once.
+    static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+    #[cfg(target_feature = "atomics")]
+    compile_error!("the no_std build assumes one thread");
+
+    /// The rules never panic on input; should anything, trap.
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+        core::arch::wasm32::unreachable()
+    }
+}
 
 use halfopen::fleet::{FleetCounts, FleetRecord, FleetRules, Lease};
 use halfopen::{AnyPolicy, Config, FleetState};

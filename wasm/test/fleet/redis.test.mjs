@@ -287,3 +287,36 @@ test('a store that stops answering: deadlines, local decisions, a detached event
     await direct.quit();
     await px.close();
 });
+
+test('a window policy counted for the fleet trips on the fleet sums where no instance sees minimumCalls', { timeout: 30_000 }, async () => {
+    const client = await connected();
+    const name = unique('window');
+    const make = () =>
+        new FleetBreaker({
+            name,
+            store: new RedisFleetStore(client),
+            trip: { timeWindow: { percent: 50, windowMs: 10_000, buckets: 10, minimumCalls: 10 } },
+            openMs: 30_000,
+            syncMs: 20,
+            fleet: { count: true },
+        });
+    const a = make();
+    const b = make();
+    await a.ready();
+    await b.ready();
+    for (let i = 0; i < 6; i++) {
+        await a.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+        await b.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    }
+    // Six failures each: below minimumCalls locally; twelve for the fleet.
+    assert.equal(a.local.metrics().window.calls, 6);
+    await eventually(10_000, 'the fleet opens on its sums, and both adopt it', async () => {
+        await a.execute(() => 1).catch(() => {});
+        await b.execute(() => 1).catch(() => {});
+        return a.state === 'open' && b.state === 'open';
+    });
+    assert.match(await client.hGet(RedisFleetStore.keys(name).record, 'record'), /^mode=open/);
+    await a.close();
+    await b.close();
+    await client.quit();
+});
