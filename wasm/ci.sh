@@ -151,7 +151,7 @@ check "vectors: node and host runners print the same lines on tests/selftest/fai
     bash "$here/../tests/selftest/agree.sh"
 check "wasm-bindgen-test under node" bindgen_tests
 check "workerd: Worker example in miniflare" node_test workerd/
-check "fleet: nothing at global scope; Node processes on redis-server; Node and Rust share one breaker; bad input; store faults" \
+check "fleet: nothing at global scope; Node processes on redis-server and a 3-master cluster; Node and Rust share one breaker; bad input; store faults" \
     node_test fleet/global.test.mjs fleet/redis.test.mjs
 check "fleet in workerd: client Worker isolates on a HalfOpenFleet Durable Object (restart, faults, bad input)" \
     node_test fleet/workerd.test.mjs

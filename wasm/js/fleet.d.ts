@@ -103,12 +103,17 @@ export declare class FleetStoreError extends Error {}
 export interface RedisClientLike {
     sendCommand(args: string[]): Promise<unknown>;
 }
+/** A minimal view of a node-redis cluster client (`createCluster()`). */
+export interface RedisClusterLike {
+    sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>;
+}
 export interface RedisSubscriberLike {
     subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
     unsubscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
 }
 export declare class RedisFleetStore implements FleetStore {
-    constructor(client: RedisClientLike, options?: { readonly subscriber?: RedisSubscriberLike });
+    constructor(client: RedisClientLike, options?: { readonly subscriber?: RedisSubscriberLike; readonly cluster?: false });
+    constructor(client: RedisClusterLike, options: { readonly subscriber?: RedisSubscriberLike; readonly cluster: true });
     readonly timers: true;
     static keys(name: string): { readonly record: string; readonly counts: string; readonly channel: string };
     read(name: string): Promise<FleetRead>;

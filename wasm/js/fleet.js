@@ -268,8 +268,10 @@ const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /** Runs the rules here, over a store that reads, counts and compare-and-sets (Redis). */
 class LocalTransport {
-    constructor(store, rules, configText, name) {
-        this.store = store;
+    constructor(store, rules, configText, name, deadlineMs) {
+        // Every store call under the deadline.
+        const timed = (method) => (...args) => withDeadline(store[method](...args), deadlineMs, `store ${method}`);
+        this.store = { read: timed('read'), write: timed('write'), count: timed('count') };
         this.rules = rules;
         this.configText = configText;
         this.name = name;
@@ -374,7 +376,8 @@ export class FleetBreaker {
         this.#rules = fleetRules(this.#pairs, this.#leaseMs, this.#windowMs, this.#buckets);
         this.#configText = this.#rules.configText();
         this.#store = store;
-        this.#transport = typeof store.apply === 'function' ? store : new LocalTransport(store, this.#rules, this.#configText, this.#name);
+        this.#transport =
+            typeof store.apply === 'function' ? store : new LocalTransport(store, this.#rules, this.#configText, this.#name, this.#deadlineMs);
         this.#now = breakerOptions.clock ?? Date.now;
         this.#fallback = breakerOptions.fallback;
         this.#isFailure = breakerOptions.isFailure;
@@ -737,7 +740,7 @@ export class FleetBreaker {
             }
             try {
                 this.#stats.roundTrips++;
-                const results = await withDeadline(this.#transport.apply(events, this.#name), this.#deadlineMs * Math.max(1, events.length), 'store call');
+                const results = await this.#transport.apply(events, this.#name, this.#deadlineMs);
                 for (let i = 0; i < events.length; i++) this.#apply(events[i], results[i]);
                 if (!this.#attached || this.#retryAt !== 0) {
                     this.#attached = true;
@@ -868,20 +871,36 @@ function readReply(items, at) {
 export class RedisFleetStore {
     #client;
     #subscriber;
+    #cluster;
     #sha = new Map();
     /** The store runs the periodic sync on a timer (Node). */
     timers = true;
 
     /**
-     * `client`: a connected node-redis client (`createClient()`); optional
-     * `subscriber`: a second connected client for pushes (pub/sub).
+     * `client`: a connected node-redis client (`createClient()`), or with
+     * `cluster: true` a connected cluster client (`createCluster()`: every
+     * key of a breaker has the hash tag `{halfopen:NAME}`, one slot);
+     * optional `subscriber`: a second connected client (or cluster client)
+     * for pushes (pub/sub).
      */
     constructor(client, options = {}) {
         if (typeof client !== 'object' || client === null || typeof client.sendCommand !== 'function') {
-            throw keyed(new TypeError(`halfopen: RedisFleetStore takes a connected client of the redis package (createClient()), got ${describe(client)}`), 'client');
+            throw keyed(new TypeError(`halfopen: RedisFleetStore takes a connected client of the redis package (createClient() or createCluster()), got ${describe(client)}`), 'client');
+        }
+        if (typeof options !== 'object' || options === null) {
+            throw keyed(new TypeError(`halfopen: RedisFleetStore's options must be an object {subscriber, cluster}, got ${describe(options)}`), 'options');
+        }
+        if (options.cluster !== undefined && typeof options.cluster !== 'boolean') {
+            throw keyed(new TypeError(`halfopen: cluster must be a boolean, got ${describe(options.cluster)}`), 'cluster');
         }
         this.#client = client;
         this.#subscriber = options.subscriber;
+        this.#cluster = options.cluster === true;
+    }
+
+    /** A command, routed by `key` on a cluster. */
+    #send(key, args) {
+        return this.#cluster ? this.#client.sendCommand(key, false, args) : this.#client.sendCommand(args);
     }
 
     static keys(name) {
@@ -890,21 +909,31 @@ export class RedisFleetStore {
     }
 
     async #eval(script, keys, args) {
+        const key = keys[0];
+        const fail = (e) => new FleetStoreError(`redis: ${e?.message ?? e}`, { cause: e });
         let sha = this.#sha.get(script);
-        if (sha === undefined) {
-            sha = await this.#client.sendCommand(['SCRIPT', 'LOAD', script]);
-            this.#sha.set(script, sha);
+        try {
+            if (sha === undefined) {
+                sha = await this.#send(key, ['SCRIPT', 'LOAD', script]);
+                this.#sha.set(script, sha);
+            }
+        } catch (e) {
+            throw fail(e);
         }
         const cmd = (s) => ['EVALSHA', s, String(keys.length), ...keys, ...args.map(String)];
         try {
-            return await this.#client.sendCommand(cmd(sha));
+            return await this.#send(key, cmd(sha));
         } catch (e) {
-            if (!/NOSCRIPT/.test(String(e?.message))) throw new FleetStoreError(`redis: ${e?.message ?? e}`, { cause: e });
-            // The server lost its scripts (a restart): load them again.
-            this.#sha.delete(script);
-            const again = await this.#client.sendCommand(['SCRIPT', 'LOAD', script]);
+            if (!/NOSCRIPT/.test(String(e?.message))) throw fail(e);
+        }
+        // The server lost its scripts (a restart), or this cluster node never
+        // had them: load them there.
+        try {
+            const again = await this.#send(key, ['SCRIPT', 'LOAD', script]);
             this.#sha.set(script, again);
-            return await this.#client.sendCommand(cmd(again));
+            return await this.#send(key, cmd(again));
+        } catch (e) {
+            throw fail(e);
         }
     }
 
@@ -1146,22 +1175,25 @@ export class DurableObjectFleetStore {
         return this;
     }
 
-    async apply(events, name) {
+    async apply(events, name, deadlineMs) {
         const meta = this.#meta;
         if (meta === undefined) throw new FleetStoreError('DurableObjectFleetStore was not bound to a breaker');
         // A fresh stub per exchange: a stub is not carried across requests.
         const stub = this.#ns.get(this.#ns.idFromName(name));
-        const response = await stub.fetch('https://halfopen.fleet/apply', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ name, ...meta, events: events.map(({ totals, ...e }) => e) }),
-        });
-        let body;
-        try {
-            body = await response.json();
-        } catch {
-            throw new FleetStoreError(`the coordinator answered ${response.status} without JSON`);
-        }
+        const exchange = async () => {
+            const response = await stub.fetch('https://halfopen.fleet/apply', {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ name, ...meta, events: events.map(({ totals, ...e }) => e) }),
+            });
+            try {
+                return [response, await response.json()];
+            } catch {
+                throw new FleetStoreError(`the coordinator answered ${response.status} without JSON`);
+            }
+        };
+        // One request per exchange, under the deadline.
+        const [response, body] = await withDeadline(exchange(), deadlineMs, 'the coordinator request');
         if (!response.ok || !Array.isArray(body?.results) || body.results.length !== events.length) {
             throw new FleetStoreError(body?.error?.message ?? `the coordinator answered ${response.status}`);
         }

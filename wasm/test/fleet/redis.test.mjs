@@ -320,3 +320,46 @@ test('a window policy counted for the fleet trips on the fleet sums where no ins
     await b.close();
     await client.quit();
 });
+
+const CLUSTER = process.env.HALFOPEN_REDIS_CLUSTER;
+
+test('on a 3-master Redis Cluster: one slot per breaker, a trip propagates, a probe closes', { timeout: 60_000, skip: CLUSTER ? false : 'HALFOPEN_REDIS_CLUSTER is not set (scripts/redis.sh sets it)' }, async () => {
+    const { createCluster } = await import('redis');
+    const rootNodes = CLUSTER.split(',').map((url) => ({ url }));
+    const clusters = [];
+    const cluster = async () => {
+        const c = createCluster({ rootNodes });
+        c.on('error', () => {});
+        await c.connect();
+        clusters.push(c);
+        return c;
+    };
+    const name = unique('cluster');
+    const make = async () =>
+        new FleetBreaker({
+            name,
+            store: new RedisFleetStore(await cluster(), { cluster: true, subscriber: await cluster() }),
+            trip: { consecutiveFailures: 3 },
+            openMs: 300,
+            syncMs: 50,
+            fleet: { leaseMs: 2_000 },
+        });
+    const a = await make();
+    const b = await make();
+    await a.ready();
+    await b.ready();
+    assert.equal(a.metrics().fleet.attached, true);
+    for (let i = 0; i < 3; i++) await a.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    await eventually(5_000, 'b adopts the trip', () => b.state !== 'closed');
+    await eventually(10_000, 'a probe closes the fleet', async () => {
+        await a.execute(() => 1).catch(() => {});
+        await b.execute(() => 1).catch(() => {});
+        return a.state === 'closed' && b.state === 'closed';
+    });
+    const record = await clusters[0].hGetAll(RedisFleetStore.keys(name).record);
+    assert.match(record.record, /^mode=closed/);
+    assert.equal(record.config, a.configText);
+    await a.close();
+    await b.close();
+    for (const c of clusters) await c.quit();
+});
