@@ -88,9 +88,22 @@ export default {
 // A client Worker: the fleet breaker is made lazily, in the first request
 // (nothing at global scope but the module counter).
 export const CLIENT = `
+import { CircuitBreaker } from 'halfopen';
 import { durableObjectFleet } from 'halfopen/fleet';
 let requests = 0;
 let fleets = new Map();
+// With local=1: a plain breaker per isolate, for comparison.
+const locals = new Map();
+function localOf(name, openMs) {
+    let b = locals.get(name);
+    if (b === undefined) {
+        b = new CircuitBreaker({ trip: { consecutiveFailures: ${THRESHOLD} }, openMs });
+        b.flush = async () => {};
+        b.metrics = ((m) => () => ({ ...m.call(b), fleet: { attached: false } }))(b.metrics);
+        locals.set(name, b);
+    }
+    return b;
+}
 function fleetOf(env, name, openMs) {
     let f = fleets.get(name);
     if (f === undefined) {
@@ -107,7 +120,8 @@ export default {
         const url = new URL(request.url);
         if (url.pathname === '/whoami') return Response.json({ requests, fleets: fleets.size });
         const name = url.searchParams.get('name');
-        const fleet = fleetOf(env, name, Number(url.searchParams.get('openMs') ?? 400));
+        const openMs = Number(url.searchParams.get('openMs') ?? 400);
+        const fleet = url.searchParams.get('local') === '1' ? localOf(name, openMs) : fleetOf(env, name, openMs);
         let allowed = false;
         if (url.pathname === '/call') {
             const probe = fleet.state === 'halfOpen' ? '1' : '0';

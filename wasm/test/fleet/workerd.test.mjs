@@ -37,11 +37,11 @@ test('client Workers are separate isolates; nothing of the fleet runs before the
 });
 
 /** Each client calls every PAUSES[i] ms until `until()` is true. */
-async function load(mf, name, until, onEach = () => {}) {
+async function load(mf, name, until, onEach = () => {}, query = '') {
     await Promise.all(
         PAUSES.map(async (pause, i) => {
             while (!until()) {
-                const r = await client(mf, i, `call?name=${name}`);
+                const r = await client(mf, i, `call?name=${name}${query}`);
                 onEach(i, r);
                 await sleep(pause);
             }
@@ -72,7 +72,22 @@ test(`${CLIENTS} isolates on one coordinator trip, probe and close as one; the c
         await eventually(30_000, 'every isolate closed again', () => last.every((r) => r?.state === 'closed'));
         phase = 'done';
         await run;
-        console.log(`calls that reached the dead downstream before every isolate rejected: ${trippedCalls} (threshold ${THRESHOLD}, ${CLIENTS} isolates)`);
+        // The same load on independent breakers (one per isolate), for comparison.
+        const dl = downstreamService();
+        const persistLocal = mkdtempSync(join(tmpdir(), 'halfopen-do-'));
+        const mfl = start(dl, persistLocal);
+        const lastLocal = new Array(CLIENTS).fill(undefined);
+        let stop = false;
+        const runLocal = load(mfl, 'local', () => stop, (i, r) => (lastLocal[i] = r), '&local=1');
+        await sleep(300);
+        dl.up = false;
+        await eventually(20_000, 'every independent breaker rejects', () => lastLocal.every((r) => r !== undefined && r.state !== 'closed'));
+        stop = true;
+        await runLocal;
+        await mfl.dispose();
+        rmSync(persistLocal, { recursive: true, force: true });
+        console.log(`calls that reached the dead downstream before every isolate rejected: fleet ${trippedCalls}, ${CLIENTS} independent breakers ${dl.closedCalls} (threshold ${THRESHOLD})`);
+        assert.ok(dl.closedCalls >= CLIENTS * THRESHOLD, `independent breakers each trip on their own: ${dl.closedCalls}`);
         console.log(`probes while down: ${d.probes}, at most ${d.maxProbesInFlight} in flight`);
         assert.ok(restarted);
         assert.ok(trippedCalls < CLIENTS * THRESHOLD, `the fleet trips as one: ${trippedCalls} calls`);
