@@ -479,31 +479,11 @@ export class FleetBreaker {
 
     /** Runs `fn` if the fleet allows it; see fleet.d.ts. The store is never awaited here. */
     execute(fn, options) {
-        if (this.#pollOnCalls) {
-            this.#poll();
-            if (this.#recorded === 'closed') {
-                // No push reaches an isolate: a failed call asks the
-                // coordinator sooner whether the fleet has opened.
-                const p = this.#local.execute(fn, options);
-                p.then(undefined, this.#onFailure);
-                return p;
-            }
-        } else if (!this.#started) this.#start();
+        if (this.#pollOnCalls) this.#poll();
+        else if (!this.#started) this.#start();
         if (this.#recorded === 'closed' || !this.#leasedProbes()) return this.#local.execute(fn, options);
         return this.#executeSlow(fn, options);
     }
-
-    /**
-     * A call failed while closed, with no push to tell this instance of a
-     * trip elsewhere: a sync is due `syncMs / 10` (at least 10 ms) after the
-     * last one instead of `syncMs`.
-     */
-    #onFailure = () => {
-        const now = this.#now();
-        if (now - this.#lastSync < Math.max(10, Math.floor(this.#syncMs / 10))) return;
-        this.#lastSync = now;
-        this.#enqueue({ type: 'sync' });
-    };
 
     #executeSlow(fn, options) {
         if (this.#local.state !== 'halfOpen') return this.#local.execute(fn, options);
