@@ -160,3 +160,46 @@ export declare class DurableObjectFleetStore {
 
 /** A FleetBreaker whose record is in the HalfOpenFleet Durable Object bound as `namespace`. */
 export declare function durableObjectFleet<F = never>(namespace: DurableObjectNamespaceLike, options: Omit<FleetBreakerOptions<F>, 'store'>): FleetBreaker<F>;
+
+/** The core's fleet rules for one configuration, as the fleet `.wasm` gives them (records cross as `GEN|TEXT`). */
+export interface FleetRulesHandle {
+    configText(): string;
+    difference(other: string): string | undefined;
+    halfOpenMaxCalls(): number;
+    bucketMs(): number;
+    buckets(): number;
+    holds(now: number, bucket: number): boolean;
+    trip(gen: string, text: string, seenGen: number, now: number): string | undefined;
+    lease(gen: string, text: string, now: number): string;
+    probe(gen: string, text: string, openedGen: number, success: boolean, now: number): string | undefined;
+    expire(gen: string, text: string, now: number): string | undefined;
+    windowTrip(gen: string, text: string, successes: number, failures: number, now: number): string | undefined;
+    isolate(gen: string, text: string): string;
+    reset(gen: string, text: string): string;
+    touch(gen: string, text: string): string;
+    view(gen: string, text: string, now: number): string;
+}
+/** The rules for `config` (`key=value` pairs, `;`-separated); `windowMs` -1 counts a timeWindow policy in its own window. Throws a RangeError naming the key. */
+export declare function fleetRules(config: string, leaseMs: number, windowMs: number, buckets: number): FleetRulesHandle;
+
+/** One event an instance sends to the fleet. */
+export interface FleetEvent {
+    readonly type: 'trip' | 'lease' | 'probe' | 'isolate' | 'reset' | 'sync' | 'first';
+    readonly seenGen: number;
+    readonly local: State;
+    readonly period?: number;
+    readonly success?: boolean;
+    readonly successes?: number;
+    readonly failures?: number;
+    readonly pendingTrip?: boolean;
+}
+/** What an event left in the store. */
+export interface FleetDecision {
+    readonly gen: string;
+    readonly record: string;
+    readonly nowMs: number;
+    readonly wrote: boolean;
+    readonly garbage: string | undefined;
+}
+/** Applies one event to the record in `store` by the core's rules (what the coordinator and the Redis store run). */
+export declare function decide(rules: FleetRulesHandle, configText: string, store: FleetStore, name: string, event: FleetEvent): Promise<FleetDecision>;
