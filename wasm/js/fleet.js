@@ -251,6 +251,20 @@ export function fleetRules(pairs, leaseMs, windowMs, buckets) {
     }
 }
 
+/**
+ * The fleet's lease and counting window: `leaseMs` defaults to
+ * `halfOpenMaxWaitMs` if set, else 10 000 (as the Rust crate's); `count`
+ * counts a timeWindow policy in its own window (windowMs -1 for the core).
+ */
+function fleetShape(f, breakerOptions) {
+    const wait = breakerOptions.halfOpenMaxWaitMs;
+    return {
+        leaseMs: f.leaseMs ?? (typeof wait === 'number' && wait > 0 ? wait : 10_000),
+        windowMs: f.windowMs !== undefined ? f.windowMs : f.count ? -1 : 0,
+        buckets: f.buckets ?? 0,
+    };
+}
+
 function integerOption(options, key, min, max, fallback) {
     const v = options[key];
     if (v === undefined) return fallback;
@@ -363,15 +377,19 @@ export class FleetBreaker {
         }
         // The local breaker checks every breaker option, with the core's words.
         this.#local = new CircuitBreaker(breakerOptions);
-        const fallbackLease = breakerOptions.halfOpenMaxWaitMs ?? 10_000;
-        this.#leaseMs = f.leaseMs ?? fallbackLease;
-        this.#windowMs = f.windowMs !== undefined ? f.windowMs : f.count ? -1 : 0;
-        this.#buckets = f.buckets ?? 0;
         for (const [k, v] of [['fleet.leaseMs', f.leaseMs], ['fleet.windowMs', f.windowMs], ['fleet.buckets', f.buckets]]) {
             if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v))) {
                 throw keyed(new TypeError(`halfopen: ${k} must be an integer, got ${describe(v)}`), k);
             }
         }
+        if (f.count !== undefined && typeof f.count !== 'boolean') {
+            throw keyed(new TypeError(`halfopen: fleet.count must be a boolean, got ${describe(f.count)}`), 'fleet.count');
+        }
+        if ((f.windowMs === undefined) !== (f.buckets === undefined)) {
+            const k = f.windowMs === undefined ? 'fleet.windowMs' : 'fleet.buckets';
+            throw keyed(new TypeError(`halfopen: fleet.windowMs and fleet.buckets go together: ${k} is missing`), k);
+        }
+        ({ leaseMs: this.#leaseMs, windowMs: this.#windowMs, buckets: this.#buckets } = fleetShape(f, breakerOptions));
         this.#pairs = configPairs(breakerOptions);
         this.#rules = fleetRules(this.#pairs, this.#leaseMs, this.#windowMs, this.#buckets);
         this.#configText = this.#rules.configText();
@@ -1208,13 +1226,8 @@ export class DurableObjectFleetStore {
 export function durableObjectFleet(namespace, options) {
     const store = new DurableObjectFleetStore(namespace);
     const fleet = new FleetBreaker({ ...options, store });
-    const f = options.fleet ?? {};
-    store.bind({
-        config: configPairs(stripFleet(options)),
-        leaseMs: f.leaseMs ?? options.halfOpenMaxWaitMs ?? 10_000,
-        windowMs: f.windowMs !== undefined ? f.windowMs : f.count ? -1 : 0,
-        buckets: f.buckets ?? 0,
-    });
+    const rest = stripFleet(options);
+    store.bind({ config: configPairs(rest), ...fleetShape(options.fleet ?? {}, rest) });
     return fleet;
 }
 

@@ -214,6 +214,16 @@ test('bad input: corrupt records, keys of another type, names out of bounds, bad
     assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { leaseMs: 0 } }), { key: 'fleet.leaseMs', message: /fleet\.leaseMs = 0 is out of range/ });
     assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { count: true } }), { message: /consecutiveFailures has no window to count for the fleet/ });
     assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { nope: 1 } }), { key: 'fleet.nope' });
+    assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { buckets: 10 } }), { key: 'fleet.windowMs', message: /go together/ });
+    assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { count: 'yes' } }), { name: 'TypeError', key: 'fleet.count' });
+    assert.throws(
+        () => new FleetBreaker({ name: 'ok', store, trip: { failureRate: { percent: 50, window: 20, minimumCalls: 10 } }, fleet: { count: true } }),
+        { message: /failureRate counts calls, not time/ },
+    );
+    assert.throws(
+        () => new FleetBreaker({ name: 'ok', store, trip: { failureRate: { percent: 50, window: 20, minimumCalls: 10 } }, fleet: { windowMs: 10_000, buckets: 3 } }),
+        { key: 'fleet.windowMs', message: /fleet\.windowMs = 10000 is out of range 1\.\.=2147483647 or not a multiple of fleet\.buckets/ },
+    );
     assert.throws(() => new FleetBreaker({ name: 'ok', store, openMs: -1 }), { name: 'RangeError', key: 'openMs' });
     assert.throws(() => new RedisFleetStore({}), { key: 'client' });
     await client.quit();
