@@ -1054,6 +1054,8 @@ export class StorageFleetStore {
 // Cloudflare Workers: the Durable Object coordinator and the isolates' store.
 
 const RULES_CACHE_MAX = 64;
+/** The most events one request to the coordinator may carry (an isolate sends a handful). */
+const MAX_EVENTS = 256;
 
 /**
  * The Durable Object that holds the fleet records of a Worker's breakers and
@@ -1124,6 +1126,7 @@ export class HalfOpenFleet {
         }
         const fail = (message) => Response.json({ error: { message } }, { status: 400 });
         if (typeof body !== 'object' || body === null || !Array.isArray(body.events)) return fail('the request has no events');
+        if (body.events.length > MAX_EVENTS) return fail(`the request has ${body.events.length} events: at most ${MAX_EVENTS}`);
         try {
             checkName(body.name);
         } catch (e) {

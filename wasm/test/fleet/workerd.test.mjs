@@ -156,6 +156,17 @@ test('a failing coordinator (throwing, past the deadline, garbage in its storage
         const bad = await coord.fetch('http://coord/apply?name=x', { method: 'POST', body: JSON.stringify({ name: 'x y', events: [] }) });
         assert.equal(bad.status, 400);
         assert.match((await bad.json()).error.message, /breaker name "x y" has " " at byte 1/);
+        const many = await coord.fetch('http://coord/apply?name=x', {
+            method: 'POST',
+            body: JSON.stringify({ name: 'x', config: 'consecutiveFailures=5', leaseMs: 1000, windowMs: 0, buckets: 0, events: new Array(257).fill({}) }),
+        });
+        assert.deepEqual(await many.json(), { error: { message: 'the request has 257 events: at most 256' } });
+        const badConfig = await coord.fetch('http://coord/apply?name=x', {
+            method: 'POST',
+            body: JSON.stringify({ name: 'x', config: 'openMs=-3', leaseMs: 1000, windowMs: 0, buckets: 0, events: [] }),
+        });
+        assert.equal(badConfig.status, 400);
+        assert.match((await badConfig.json()).error.message, /openMs/);
         const notJson = await coord.fetch('http://coord/apply?name=x', { method: 'POST', body: 'nope' });
         assert.deepEqual(await notJson.json(), { error: { message: 'the request body is not JSON' } });
     } finally {
