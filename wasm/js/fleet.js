@@ -205,9 +205,11 @@ export async function decide(rules, configText, store, name, ev) {
                 }
                 return undefined;
             });
-            if (ev.type === 'first' && state.configMissing) {
+            if (state.configMissing && !result.wrote) {
                 // The first instance of a fleet writes the record, so that the
-                // configuration every later one is checked against is there.
+                // configuration every later one is checked against is there;
+                // and so does the first to find it gone (a store that lost
+                // its data), at a generation past the last one it saw.
                 result = await transact(await store.read(name), (r) => rules.touch(...g(r)));
             }
             break;

@@ -65,9 +65,9 @@ export async function downstream() {
 }
 
 /** Starts worker processes and waits until every one printed READY. */
-export async function workers(mode, name, url, pauses) {
+export async function workers(mode, name, url, pauses, redisUrl = REDIS_URL) {
     const procs = pauses.map((pause) => {
-        const p = spawn(process.execPath, [join(here, 'worker.mjs'), mode, REDIS_URL, name, url, String(pause)], {
+        const p = spawn(process.execPath, [join(here, 'worker.mjs'), mode, redisUrl, name, url, String(pause)], {
             stdio: ['pipe', 'pipe', 'inherit'],
             cwd: join(here, '..'),
         });

@@ -54,6 +54,51 @@ async function scenario(mode) {
     return { d, outputs };
 }
 
+test(`${WORKERS} Node processes: the store stops answering mid-run, then comes back as a restarted Redis (scripts and record gone, connections cut); each goes on locally and all rejoin`, { timeout: 120_000 }, async () => {
+    const px = await proxy(REDIS_URL);
+    const d = await downstream();
+    const name = unique('node-fault');
+    const w = await workers('fleet', name, d.url, PAUSES, px.url);
+    const seen = (p, line, from = 0) => p.lines.slice(from).includes(line);
+    await sleep(300);
+    d.up = false;
+    await eventually(20_000, 'every process rejects', () => w.procs.every((p) => p.lines.some((l) => / (open|halfOpen)$/.test(l))));
+    const mark = w.procs.map((p) => p.lines.length);
+    px.blackhole = true;
+    await eventually(20_000, 'every process detaches', () => w.procs.every((p, i) => seen(p, 'FLEET attached=false', mark[i])));
+    // As a restart of a Redis without persistence: the scripts and the
+    // record are gone, and every connection is cut.
+    const direct = await connected();
+    const genBefore = Number(await direct.hGet(RedisFleetStore.keys(name).record, 'gen'));
+    await direct.sendCommand(['SCRIPT', 'FLUSH']);
+    await direct.del(RedisFleetStore.keys(name).record);
+    px.blackhole = false;
+    px.cut();
+    await eventually(20_000, 'every process attaches again', () =>
+        w.procs.every((p, i) => {
+            const at = p.lines.lastIndexOf('FLEET attached=false');
+            return at >= mark[i] && seen(p, 'FLEET attached=true', at);
+        }),
+    );
+    d.up = true;
+    await eventually(20_000, 'every process closed again', () =>
+        w.procs.every((p) => {
+            const states = p.lines.filter((l) => l.startsWith('STATE'));
+            return states.at(-1)?.endsWith(' closed');
+        }),
+    );
+    const outputs = await w.stop();
+    // The record was written again, never behind a generation an instance had seen.
+    assert.ok(Number(await direct.hGet(RedisFleetStore.keys(name).record, 'gen')) > genBefore);
+    await direct.quit();
+    await d.close();
+    await px.close();
+    for (const o of outputs) {
+        assert.equal(o.code, 0, o.lines.join('\n'));
+        assert.match(o.lines.find((l) => l.startsWith('END')), /^END closed attached=true storeErrors=[1-9]\d*$/, o.lines.join('\n'));
+    }
+});
+
 test(`${WORKERS} Node processes trip, probe and close as one breaker on one Redis`, { timeout: 120_000 }, async () => {
     const fleet = await scenario('fleet');
     const local = await scenario('local');
@@ -180,7 +225,8 @@ test('bad input: corrupt records, keys of another type, names out of bounds, bad
     const client = await connected();
     const name = unique('garbage');
     const keys = RedisFleetStore.keys(name);
-    const make = () => new FleetBreaker({ name, store: new RedisFleetStore(client), trip: { consecutiveFailures: 3 }, openMs: 1_000, syncMs: 20 });
+    // A deadline no loaded machine reaches: the only store errors here are the garbage.
+    const make = () => new FleetBreaker({ name, store: new RedisFleetStore(client), trip: { consecutiveFailures: 3 }, openMs: 1_000, syncMs: 20, deadlineMs: 10_000 });
     const a = make();
     await a.ready();
     // A record overwritten with garbage: replaced, counted as a store error, no crash.

@@ -22,8 +22,9 @@ if (mode === 'local') {
     subscriber.on('error', () => {});
     await client.connect();
     await subscriber.connect();
-    breaker = new FleetBreaker({ ...options, name, store: new RedisFleetStore(client, { subscriber }), syncMs: 100, fleet: { leaseMs: 2_000 } });
+    breaker = new FleetBreaker({ ...options, name, store: new RedisFleetStore(client, { subscriber }), syncMs: 100, deadlineMs: 100, fleet: { leaseMs: 2_000 } });
     await breaker.ready();
+    breaker.onFleetChange((c) => console.log(`FLEET attached=${c.attached}`));
 }
 let stop = false;
 process.stdin.on('data', () => (stop = true));
