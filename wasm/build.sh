@@ -65,6 +65,20 @@ cargo build --manifest-path "$manifest" -p halfopen-wasm \
     --config "profile.$profile.panic='abort'" \
     --config "target.wasm32-unknown-unknown.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$workspace=/halfopen']"
 raw="$target_dir/wasm32-unknown-unknown/$profile/halfopen_wasm.wasm"
+# halfopen/fleet's own .wasm (the core's fleet rules, crate wasm/fleet), in
+# the same profile: the base .wasm keeps its size budget, and only programs
+# that import halfopen/fleet load this one.
+say "cargo build -p halfopen-fleet-wasm --target wasm32-unknown-unknown --profile $profile"
+cargo build --manifest-path "$manifest" -p halfopen-fleet-wasm \
+    --target wasm32-unknown-unknown --profile "$profile" \
+    --config "profile.$profile.inherits='release'" \
+    --config "profile.$profile.opt-level='s'" \
+    --config "profile.$profile.lto='fat'" \
+    --config "profile.$profile.codegen-units=1" \
+    --config "profile.$profile.debug=false" \
+    --config "profile.$profile.panic='abort'" \
+    --config "target.wasm32-unknown-unknown.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$workspace=/halfopen']"
+fleet_raw="$target_dir/wasm32-unknown-unknown/$profile/halfopen_fleet_wasm.wasm"
 
 bindgen_out="$target_dir/wasm-bindgen/halfopen"
 rm -rf "$bindgen_out"
@@ -80,7 +94,14 @@ mkdir -p dist
 say "wasm-opt -Oz --low-memory-unused --converge --strip-target-features"
 test/node_modules/.bin/wasm-opt -Oz --low-memory-unused --converge --strip-target-features \
     "$bindgen_out/halfopen_bg.wasm" -o dist/halfopen_bg.wasm
-node scripts/assemble.mjs "$bindgen_out" dist >&2
+fleet_out="$target_dir/wasm-bindgen/halfopen-fleet"
+rm -rf "$fleet_out"
+say "wasm-bindgen (halfopen/fleet)"
+wasm-bindgen --target web --out-name halfopen_fleet --out-dir "$fleet_out" \
+    --weak-refs --remove-name-section --remove-producers-section "$fleet_raw"
+test/node_modules/.bin/wasm-opt -Oz --converge --strip-target-features \
+    "$fleet_out/halfopen_fleet_bg.wasm" -o dist/halfopen_fleet_bg.wasm
+node scripts/assemble.mjs "$bindgen_out" dist "$fleet_out" >&2
 
 # --- pack -------------------------------------------------------------------
 pack_dir="$target_dir/npm"
@@ -91,5 +112,8 @@ tarball="$pack_dir/$(npm pack --silent --pack-destination "$pack_dir" 2>/dev/nul
 wasm_raw=$(stat -c %s dist/halfopen_bg.wasm)
 wasm_gz=$(gzip -9 -c dist/halfopen_bg.wasm | wc -c)
 say "dist/halfopen_bg.wasm: $wasm_raw bytes raw, $wasm_gz bytes gzip -9"
+fleet_wasm_raw=$(stat -c %s dist/halfopen_fleet_bg.wasm)
+fleet_wasm_gz=$(gzip -9 -c dist/halfopen_fleet_bg.wasm | wc -c)
+say "dist/halfopen_fleet_bg.wasm (halfopen/fleet): $fleet_wasm_raw bytes raw, $fleet_wasm_gz bytes gzip -9"
 say "tarball: $(stat -c %s "$tarball") bytes"
 echo "$tarball"

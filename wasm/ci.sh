@@ -8,9 +8,11 @@
 #   generated), node ESM + CommonJS tests, the typed usage check (tsc --noEmit), the
 #   conformance vectors (../tests/vectors/*.json) through the JS API,
 #   wasm-bindgen-test under Node, the Worker example in workerd (miniflare),
-#   a page in headless Chromium (playwright-core), and the conformance vectors
+#   a page in headless Chromium (playwright-core), the conformance vectors
 #   again inside workerd and inside Chromium, whose lines must be the host
-#   runner's.
+#   runner's, and halfopen/fleet: Node processes on a redis-server (started
+#   with scripts/redis.sh unless HALFOPEN_REDIS_URL is set) beside a Rust
+#   process, and client Worker isolates on a Durable Object in workerd.
 #
 #   bash wasm/ci.sh
 #
@@ -61,7 +63,7 @@ fi
 # npm ci only when the lockfile changed since the last install.
 lock_sum="$(sha256sum test/package-lock.json | cut -d' ' -f1)"
 if [[ "$(cat test/node_modules/.lock-sha256 2>/dev/null)" != "$lock_sum" ]]; then
-    say "npm ci (test tools: binaryen, typescript, miniflare, playwright-core, opossum, cockatiel)"
+    say "npm ci (test tools: binaryen, typescript, miniflare, playwright-core, opossum, cockatiel, redis)"
     (cd test && npm ci --no-audit --no-fund) || die "npm ci failed in test/"
     echo "$lock_sum" > test/node_modules/.lock-sha256
 fi
@@ -73,6 +75,24 @@ tarball="$(bash build.sh | tail -n1)" || die "build.sh failed"
 say "npm install --no-save $(basename "$tarball") (into test/, as a user would)"
 rm -rf test/node_modules/halfopen
 (cd test && npm install --no-save --no-audit --no-fund "$tarball") || die "could not install the packed tarball"
+
+# --- Redis and the Rust peer, for the fleet tests -------------------------------
+# A redis-server on a loopback port (scripts/redis.sh, the one the Rust fleet
+# tests use), unless HALFOPEN_REDIS_URL names one already; stopped on exit.
+if [[ -z "${HALFOPEN_REDIS_URL:-}" ]]; then
+    redis_dir="$(mktemp -d)"
+    trap 'bash "$here/../scripts/redis.sh" stop "$redis_dir" >/dev/null 2>&1; rm -rf "$redis_dir" 2>/dev/null || { sleep 1; rm -rf "$redis_dir"; }' EXIT
+    say "redis-server for the fleet tests (scripts/redis.sh)"
+    bash "$here/../scripts/redis.sh" start "$redis_dir" >/dev/null || die "could not start redis-server"
+    # shellcheck disable=SC1091
+    source "$redis_dir/env"
+fi
+export HALFOPEN_REDIS_URL
+# The Rust instance the Node fleet tests share a breaker with.
+say "cargo build -p halfopen-redis --example peer"
+cargo build -q --manifest-path "$here/Cargo.toml" -p halfopen-redis --example peer || die "could not build the Rust peer"
+export HALFOPEN_RUST_PEER="$(cargo metadata --format-version 1 --no-deps --manifest-path "$here/Cargo.toml" \
+    | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)')/debug/examples/peer"
 
 # --- checks --------------------------------------------------------------------
 passed=0
@@ -131,6 +151,10 @@ check "vectors: node and host runners print the same lines on tests/selftest/fai
     bash "$here/../tests/selftest/agree.sh"
 check "wasm-bindgen-test under node" bindgen_tests
 check "workerd: Worker example in miniflare" node_test workerd/
+check "fleet: nothing at global scope; Node processes on redis-server and a 3-master cluster; Node and Rust share one breaker; bad input; store faults" \
+    node_test fleet/global.test.mjs fleet/redis.test.mjs
+check "fleet in workerd: client Worker isolates on a HalfOpenFleet Durable Object (restart, faults, bad input)" \
+    node_test fleet/workerd.test.mjs
 check "chromium: ESM build in a headless page" env CHROMIUM="$chromium" bash -c 'cd test && node --test --test-reporter=spec browser/'
 check "vectors in workerd: a test Worker prints the host runner's lines" node_test vectors-runtimes/workerd.test.mjs
 check "vectors in chromium: a headless page prints the host runner's lines" \

@@ -16,11 +16,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..'); // modules root: wasm/test, where the tarball is installed
 const workerSrc = join(here, '..', '..', 'examples', 'worker', 'src', 'worker.js');
 
-/** The package's files as a bundler resolving the `workerd` condition would see them. */
+/** The package's files as a bundler resolving the `workerd` condition would see them (halfopen and halfopen/fleet). */
 function packageModules() {
     const require = createRequire(join(root, 'x.js'));
     const pkgJson = require.resolve('halfopen/package.json');
-    const entry = join(dirname(pkgJson), JSON.parse(readFileSync(pkgJson, 'utf8')).exports['.'].workerd.default);
+    const exports = JSON.parse(readFileSync(pkgJson, 'utf8')).exports;
     const seen = new Set();
     const modules = [];
     const visit = (file) => {
@@ -32,14 +32,18 @@ function packageModules() {
         }
         const code = readFileSync(file, 'utf8');
         modules.push({ type: 'ESModule', path: file, contents: code });
-        // An import or export statement may span lines (an import list).
-        for (const m of code.matchAll(/^(?:import|export)\b[^;]*?from ['"](\.[^'"]+)['"]/gm)) {
+        // An import or export statement may span lines (an import list), or import for effect only.
+        for (const m of code.matchAll(/^(?:import|export)\b[^;]*?['"](\.[^'"]+)['"];?$/gm)) {
             visit(join(dirname(file), m[1]));
         }
     };
-    visit(entry);
-    // What a bundler does for `import ... from 'halfopen'`: a module of that name.
-    modules.push({ type: 'ESModule', path: join(root, 'halfopen'), contents: `export * from './${relative(root, entry)}';` });
+    // What a bundler does for `import ... from 'halfopen'` and 'halfopen/fleet': modules of those names.
+    for (const [spec, sub] of [['halfopen', '.'], ['halfopen/fleet', './fleet']]) {
+        const entry = join(dirname(pkgJson), exports[sub].workerd.default);
+        visit(entry);
+        const at = join(root, spec);
+        modules.push({ type: 'ESModule', path: at, contents: `export * from './${relative(dirname(at), entry)}';` });
+    }
     return modules;
 }
 
@@ -98,6 +102,61 @@ test('the Worker protects a flaky upstream and keeps its breaker in KV across is
         await mf.dispose();
         mf = start();
         assert.equal((await get(mf)).breaker, 'closed');
+    } finally {
+        await mf.dispose();
+        rmSync(persist, { recursive: true, force: true });
+    }
+});
+
+test('with a Durable Object, the Worker is one breaker across isolates (the HalfOpenFleet coordinator)', async () => {
+    const persist = mkdtempSync(join(tmpdir(), 'halfopen-do-'));
+    const upstream = { healthy: false, calls: 0 };
+    const script = { type: 'ESModule', path: join(root, 'worker.js'), contents: readFileSync(workerSrc, 'utf8') };
+    const modules = packageModules();
+    const common = {
+        modulesRoot: root,
+        compatibilityDate: '2026-04-01',
+        bindings: { UPSTREAM_URL: 'https://upstream.example/data', OPEN_MS: String(OPEN_MS) },
+        outboundService: () => {
+            upstream.calls++;
+            return upstream.healthy ? new Response('fresh data') : new Response('down', { status: 503 });
+        },
+    };
+    // Two Worker isolates of the same script; the first declares the coordinator.
+    const mf = new Miniflare({
+        durableObjectsPersist: persist,
+        workers: [
+            { name: 'a', modules: [script, ...modules], durableObjects: { FLEET: 'HalfOpenFleet' }, ...common },
+            { name: 'b', modules: [script, ...modules], durableObjects: { FLEET: { className: 'HalfOpenFleet', scriptName: 'a' } }, ...common },
+        ],
+    });
+    const get = async (name) => {
+        const res = await (await mf.getWorker(name)).fetch('http://localhost/');
+        await res.text();
+        return { status: res.status, breaker: res.headers.get('x-breaker') };
+    };
+    const poll = async (what, f) => {
+        const end = Date.now() + 20_000;
+        while (!(await f())) {
+            if (Date.now() > end) throw new Error(`not within 20 s: ${what}`);
+            await new Promise((r) => setTimeout(r, 20));
+        }
+    };
+    try {
+        // Isolate a trips on three failures.
+        for (let i = 0; i < 3; i++) assert.equal((await get('a')).status, 502);
+        assert.equal(upstream.calls, 3);
+        // Isolate b: its first request builds its fleet breaker, which
+        // adopts the fleet's opening; from then on it rejects without calling.
+        await poll('isolate b adopts the opening', async () => (await get('b')).status === 503);
+        const calls = upstream.calls;
+        assert.ok(calls < 6, `b did not need three failures of its own: ${calls} calls`);
+        assert.deepEqual(await get('b'), { status: 503, breaker: 'open' });
+        assert.equal(upstream.calls, calls);
+        // After the open period one probe finds the upstream healthy; both close.
+        upstream.healthy = true;
+        await poll('a probe closes the fleet', async () => (await get('a')).status === 200 || (await get('b')).status === 200);
+        await poll('both isolates closed', async () => (await get('a')).breaker === 'closed' && (await get('b')).breaker === 'closed');
     } finally {
         await mf.dispose();
         rmSync(persist, { recursive: true, force: true });

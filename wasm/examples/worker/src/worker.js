@@ -1,13 +1,27 @@
-// A Cloudflare Worker that protects a flaky upstream with a circuit breaker
-// and keeps the breaker in a KV namespace, so that every isolate (and every
-// request, wherever it lands) shares what the others learned: once the
-// upstream has failed `consecutiveFailures` times in a row, requests are
-// answered at once with 503 and a Retry-After, without touching it, until
-// the open period is over and a trial call finds it healthy again.
+// A Cloudflare Worker that protects a flaky upstream with one circuit breaker
+// for all of its isolates.
 //
-// Bindings (see wrangler.toml): BREAKERS (KV namespace), UPSTREAM_URL, and
-// optionally OPEN_MS.
+// With a Durable Object bound as FLEET (see wrangler.toml), the breaker is a
+// fleet: each isolate keeps a local breaker (the fast path never waits on
+// anything) in step with one record in the HalfOpenFleet coordinator, which
+// applies the core's fleet rules. Once the upstream has failed
+// `consecutiveFailures` times in a row in any isolate, the fleet opens and
+// every isolate answers 503 with a Retry-After at once; when the open period
+// is over, one isolate at a time probes the upstream, and the first success
+// closes the breaker everywhere.
+//
+// Without a Durable Object binding, the breaker's snapshot is kept in a KV
+// namespace (BREAKERS) instead: KV is eventually consistent and
+// last-writer-wins, so isolates may overwrite each other's failures and
+// probe together. It is the fallback for accounts without Durable Objects.
+//
+// Bindings (see wrangler.toml): FLEET (Durable Object, class HalfOpenFleet)
+// or BREAKERS (KV namespace), UPSTREAM_URL, and optionally OPEN_MS.
 import { CircuitBreaker, BrokenCircuitError, SnapshotError } from 'halfopen';
+import { durableObjectFleet } from 'halfopen/fleet';
+
+// The coordinator class wrangler.toml binds as FLEET.
+export { HalfOpenFleet } from 'halfopen/fleet';
 
 const KEY = 'breaker:upstream';
 
@@ -54,24 +68,36 @@ async function save(env, breaker, stored, before) {
     }
 }
 
+/** The isolate's fleet breaker, made in its first request (nothing at global scope). */
+let fleet;
+
+async function call(breaker, url) {
+    try {
+        const upstream = await breaker.execute(({ signal }) => fetch(url, { signal }));
+        return upstream.status >= 500 ? new Response('upstream failed', { status: 502 }) : new Response(upstream.body, upstream);
+    } catch (e) {
+        if (e instanceof BrokenCircuitError) {
+            const seconds = Math.max(1, Math.ceil((e.retryAfterMs ?? 1_000) / 1_000));
+            return new Response('upstream unavailable', { status: 503, headers: { 'retry-after': String(seconds) } });
+        }
+        return new Response('upstream failed', { status: 502 });
+    }
+}
+
 export default {
-    async fetch(request, env) {
+    async fetch(request, env, ctx) {
+        if (env.FLEET !== undefined) {
+            fleet ??= durableObjectFleet(env.FLEET, { name: 'upstream', syncMs: 1_000, ...options(env) });
+            let response = await call(fleet, env.UPSTREAM_URL);
+            // The exchange with the coordinator runs after the response.
+            ctx.waitUntil(fleet.flush());
+            response = new Response(response.body, response);
+            response.headers.set('x-breaker', fleet.state);
+            return response;
+        }
         const { breaker, stored } = await load(env);
         const before = decisions(breaker);
-        let response;
-        try {
-            const upstream = await breaker.execute(({ signal }) => fetch(env.UPSTREAM_URL, { signal }));
-            response = upstream.status >= 500
-                ? new Response('upstream failed', { status: 502 })
-                : new Response(upstream.body, upstream);
-        } catch (e) {
-            if (e instanceof BrokenCircuitError) {
-                const seconds = Math.max(1, Math.ceil((e.retryAfterMs ?? 1_000) / 1_000));
-                response = new Response('upstream unavailable', { status: 503, headers: { 'retry-after': String(seconds) } });
-            } else {
-                response = new Response('upstream failed', { status: 502 });
-            }
-        }
+        let response = await call(breaker, env.UPSTREAM_URL);
         await save(env, breaker, stored, before);
         response = new Response(response.body, response);
         response.headers.set('x-breaker', breaker.state);
