@@ -79,16 +79,16 @@ fmt() {
 
 suite "cargo fmt --check (workspace and firmware)" fmt
 suite "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets \
-  --features halfopen/std,halfopen/embassy-time,halfopen/serde,halfopen/log,halfopen-redis/cluster,halfopen-redis/tls -- -D warnings
+  --features halfopen/std,halfopen/embassy-time,halfopen/serde,halfopen/log,halfopen/fleet,halfopen-redis/cluster,halfopen-redis/tls -- -D warnings
 suite "core tests (unit, behaviour, property tests vs the sequential model, zero allocation, doc, embassy mock driver, serde, log)" \
-  cargo test -q -p halfopen --features std,embassy-time,serde,log
+  cargo test -q -p halfopen --features std,embassy-time,serde,log,fleet
 suite "host integrations (tracing, tower, tokio timeout, Prometheus, registry of named breakers, the example service over HTTP)" \
   cargo test -q -p halfopen-service
 suite "conformance runner tests" cargo test -q -p halfopen-conformance
 suite "conformance vectors on the host" vectors
 suite "core builds on five targets" cross
 rustdoc() {
-  RUSTDOCFLAGS="-D warnings" cargo doc -q -p halfopen --no-deps --features std,embassy-time,serde,log || return 1
+  RUSTDOCFLAGS="-D warnings" cargo doc -q -p halfopen --no-deps --features std,embassy-time,serde,log,fleet || return 1
   RUSTDOCFLAGS="-D warnings" cargo doc -q -p halfopen-service --no-deps
 }
 suite "rustdoc without warnings" rustdoc

@@ -85,6 +85,7 @@ mod breaker;
 mod call;
 pub mod clock;
 mod config;
+#[cfg(feature = "fleet")]
 pub mod fleet;
 pub mod guide;
 #[cfg(feature = "log")]

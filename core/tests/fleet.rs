@@ -11,6 +11,8 @@
 //! `halfOpenMaxCalls` probes per open period, generations only grow, a
 //! stale trip never re-opens a fleet that moved on.
 
+#![cfg(feature = "fleet")]
+
 use std::collections::BTreeSet;
 
 use halfopen::fleet::{
