@@ -98,6 +98,12 @@ test('the example page shows a breaker go closed -> open -> halfOpen -> closed',
         assert.equal(await page.textContent('#state'), 'closed');
         assert.ok((await page.$$('#timelineChart rect')).length >= 4);
 
+        // A slow downstream: the call times out (timeoutMs 300) and shows as a timeout.
+        await page.click('#slow');
+        await page.click('#call');
+        await page.waitForFunction(() => document.querySelectorAll('#window rect[data-outcome=timeout]').length === 1, null, WAIT);
+        assert.deepEqual(await states(), ['closed', 'open', 'halfOpen', 'closed'], 'one timeout does not trip 3 in a row');
+
         await mkdir(output, { recursive: true });
         await page.screenshot({ path: join(output, 'example-page.png'), fullPage: true });
         assert.deepEqual(errors, []);
