@@ -144,7 +144,7 @@ generated() {
 
 check "package.json engines.node is the Node.js ci.sh needs (>=$node_min)" engines
 check "generated: js/facts.js and test/node/core-errors.json are current" generated
-check "node: ESM and CommonJS" node_test node/
+check "node: ESM and CommonJS; Registry, health, metricsText, per-call events" node_test node/
 check "types: tsc --noEmit on typed usage (ESM and CommonJS)" test/node_modules/.bin/tsc -p test/types
 check "vectors: tests/vectors/*.json through the JS API" vectors
 check "vectors: node and host runners print the same lines on tests/selftest/failing.json" \
@@ -155,7 +155,7 @@ check "fleet: nothing at global scope; Node processes on redis-server and a 3-ma
     node_test fleet/global.test.mjs fleet/redis.test.mjs
 check "fleet in workerd: client Worker isolates on a HalfOpenFleet Durable Object (restart, faults, bad input)" \
     node_test fleet/workerd.test.mjs
-check "chromium: ESM build in a headless page" env CHROMIUM="$chromium" bash -c 'cd test && node --test --test-reporter=spec browser/'
+check "chromium: ESM build in a headless page; the example page (examples/page) opens and closes its breaker" env CHROMIUM="$chromium" bash -c 'cd test && node --test --test-reporter=spec browser/'
 check "vectors in workerd: a test Worker prints the host runner's lines" node_test vectors-runtimes/workerd.test.mjs
 check "vectors in chromium: a headless page prints the host runner's lines" \
     env CHROMIUM="$chromium" bash -c 'cd test && node --test --test-reporter=spec vectors-runtimes/chromium.test.mjs'

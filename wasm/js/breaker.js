@@ -166,7 +166,29 @@ for (const key of CONFIG_KEYS) {
     }
 }
 const FUNCTION_KEYS = ['clock', 'isFailure', 'isResultFailure', 'fallback'];
-const ALL_KEYS = ['trip', ...PLAIN_KEYS, ...Object.keys(GROUPS), ...FUNCTION_KEYS, 'timeoutMs'];
+const ALL_KEYS = ['name', 'trip', ...PLAIN_KEYS, ...Object.keys(GROUPS), ...FUNCTION_KEYS, 'timeoutMs'];
+
+/** The longest breaker name (the fleet's and the metrics' label rule). */
+const MAX_NAME_LENGTH = 64;
+
+/**
+ * Checks a breaker name: 1 to 64 characters of A-Z a-z 0-9 _ - . : (the
+ * names a fleet record and a metrics label take as they are).
+ */
+function checkName(name) {
+    if (typeof name !== 'string') {
+        throw optionError(TypeError, 'name', `name must be a string, got ${describe(name)}`);
+    }
+    if (name.length === 0) throw optionError(RangeError, 'name', 'name is empty: a breaker name is 1 to 64 characters');
+    if (name.length > MAX_NAME_LENGTH) {
+        throw optionError(RangeError, 'name', `name is ${name.length} characters long: at most ${MAX_NAME_LENGTH}`);
+    }
+    const bad = name.search(/[^A-Za-z0-9_.:-]/);
+    if (bad >= 0) {
+        throw optionError(RangeError, 'name', `name ${JSON.stringify(name)} has ${JSON.stringify(name[bad])} at index ${bad}: use A-Z a-z 0-9 _ - . :`);
+    }
+    return name;
+}
 
 function isPlainObject(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -248,6 +270,8 @@ function parseOptions(options) {
                 throw optionError(TypeError, key, `${key} must be a function, got ${describe(value)}`);
             }
             js[key] = value;
+        } else if (key === 'name') {
+            js.name = checkName(value);
         } else if (key === 'timeoutMs') {
             // A JS-side option: the core knows nothing of it, only of the
             // longest duration any option may have.
@@ -261,6 +285,7 @@ function parseOptions(options) {
             throw optionError(TypeError, key, `unknown option ${key}; the options are ${ALL_KEYS.join(', ')}`);
         }
     }
+    js.trip = options.trip ?? { consecutiveFailures: 5 };
     return { keys, values, bad, js };
 }
 
@@ -564,12 +589,18 @@ if (typeof Symbol.dispose === 'symbol') Permit.prototype[Symbol.dispose] = Permi
 // The breaker
 
 let nextId = 1;
+/** A breaker's trip policy (for the registry's health report). */
+let tripOf;
 
 /**
  * A circuit breaker. See index.d.ts for the documented API.
  */
-export class CircuitBreaker {
+export class CircuitBreaker extends EventTarget {
     #inner;
+    #name;
+    #trip;
+    /** Whether an event listener was ever added: per-call events are made only then. */
+    #events = false;
     #hooks;
     #timeoutMs;
     #isFailure;
@@ -584,6 +615,7 @@ export class CircuitBreaker {
 
     constructor(options) {
         const { keys, values, bad, js } = parseOptions(options);
+        super();
         const id = nextId++;
         for (let i = 0; i < keys.length; i++) wasm.configInput(i, keys[i], values[i]);
         const handle = wasm.create(keys.length, id, js.clock !== undefined);
@@ -596,6 +628,36 @@ export class CircuitBreaker {
         this.#isResultFailure = js.isResultFailure;
         this.#fallback = js.fallback;
         this.#plain = this.#timeoutMs === 0 && js.isFailure === undefined && js.isResultFailure === undefined;
+        this.#name = js.name;
+        this.#trip = js.trip;
+    }
+
+    static {
+        tripOf = (breaker) => breaker.#trip;
+    }
+
+    /** The `name` option (`undefined` without one): on every event. */
+    get name() {
+        return this.#name;
+    }
+
+    /** Listens to the per-call events; see index.d.ts. */
+    addEventListener(type, listener, options) {
+        this.#events = true;
+        super.addEventListener(type, listener, options);
+    }
+
+    #emit(type, error) {
+        this.dispatchEvent(new CircuitBreakerEvent(type, this.#name, error));
+    }
+
+    /**
+     * `healthy`, `degraded` or `critical`, as the core's Health: open or
+     * isolated is critical; half-open, or closed at least half way to
+     * tripping, is degraded.
+     */
+    health() {
+        return healthOf(this.#trip, this.metrics());
     }
 
     /**
@@ -679,7 +741,7 @@ export class CircuitBreaker {
         }
         if (token < 0) return this.#rejected(token);
         const started = startedOf(inner, token);
-        if (this.#plain && signal === undefined) return this.#run(fn, token, started);
+        if (this.#plain && signal === undefined && !this.#events) return this.#run(fn, token, started);
         return this.#runGuarded(fn, token, started, signal);
     }
 
@@ -694,9 +756,12 @@ export class CircuitBreaker {
             error = new BrokenCircuitError(reason, ms < 0 ? undefined : ms);
         }
         const fallback = this.#fallback;
+        if (this.#events) this.#emit('reject', error);
         if (fallback === undefined) return Promise.reject(error);
         try {
-            return Promise.resolve(fallback(error));
+            const value = fallback(error);
+            if (this.#events) this.#emit('fallback', error);
+            return Promise.resolve(value);
         } catch (fallbackError) {
             return Promise.reject(fallbackError);
         }
@@ -762,6 +827,7 @@ export class CircuitBreaker {
         const timeoutMs = this.#timeoutMs;
         const isFailure = this.#isFailure;
         const isResultFailure = this.#isResultFailure;
+        const emit = this.#events ? (type, error) => this.#emit(type, error) : () => {};
         const ctx = new CallContext();
         return new Promise((resolve, reject) => {
             let done = false;
@@ -786,11 +852,13 @@ export class CircuitBreaker {
                         failed = Boolean(isResultFailure(value));
                     } catch (classifierError) {
                         record(FAILURE);
+                        emit('failure', classifierError);
                         reject(classifierError);
                         return;
                     }
                 }
                 record(failed ? FAILURE : SUCCESS);
+                emit(failed ? 'failure' : 'success', undefined);
                 resolve(value);
             };
             const onError = (error) => {
@@ -802,11 +870,13 @@ export class CircuitBreaker {
                         failed = Boolean(isFailure(error));
                     } catch (classifierError) {
                         record(FAILURE);
+                        emit('failure', classifierError);
                         reject(classifierError);
                         return;
                     }
                 }
                 record(failed ? FAILURE : IGNORE);
+                if (failed) emit('failure', error);
                 reject(error);
             };
             const onAbort = () => {
@@ -824,6 +894,7 @@ export class CircuitBreaker {
                     finish();
                     record(FAILURE);
                     const error = new CallTimeoutError(timeoutMs);
+                    emit('timeout', error);
                     abortContext(ctx, error);
                     reject(error);
                 }, timeoutMs);
@@ -971,3 +1042,192 @@ function deepFreeze(value) {
 
 /** Options for common downstreams, from the core's presets; see index.d.ts. */
 export const presets = deepFreeze(PRESETS);
+
+// ---------------------------------------------------------------------------
+// Per-call events
+
+/**
+ * One call's event (`success`, `failure`, `reject`, `timeout`, `fallback`),
+ * with the breaker's name and, but for `success`, the error.
+ */
+export class CircuitBreakerEvent extends Event {
+    constructor(type, name, error) {
+        super(type);
+        /** The breaker's `name` option. */
+        this.name = name;
+        /** The call's error, the rejection or the timeout (`undefined` for `success`). */
+        this.error = error;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Health: the core's Health (core/src/metrics.rs), from the metrics.
+
+const HEALTH = ['healthy', 'degraded', 'critical'];
+
+function windowHalfway(failures, recorded, percent, minimum, count) {
+    return failures > 0 && ((percent !== 0 && recorded >= minimum && failures * 200 >= percent * recorded) || (count !== 0 && failures * 2 >= count));
+}
+
+function healthOf(trip, m) {
+    if (m.state === 'open' || m.state === 'isolated') return 'critical';
+    if (m.state === 'halfOpen') return 'degraded';
+    let halfway;
+    if (trip.consecutiveFailures !== undefined) {
+        halfway = m.failureRun > 0 && m.failureRun * 2 >= trip.consecutiveFailures;
+    } else {
+        const p = trip.failureRate ?? trip.timeWindow;
+        halfway = m.window !== undefined && windowHalfway(m.window.failures, m.window.calls, p.percent ?? 0, p.minimumCalls ?? 1, p.failures ?? 0);
+    }
+    return halfway ? 'degraded' : 'healthy';
+}
+
+// ---------------------------------------------------------------------------
+// Registry: named breakers, and their metrics in the Prometheus text format.
+
+/** The options of a breaker: a preset's name, or options (a preset spread into them). */
+function resolveOptions(options, where) {
+    if (typeof options !== 'string') return options;
+    if (!Object.hasOwn(PRESETS, options)) {
+        throw optionError(TypeError, 'preset', `${where}: unknown preset ${JSON.stringify(options)}; the presets are ${Object.keys(PRESETS).join(', ')}`);
+    }
+    return PRESETS[options];
+}
+
+const TOTALS = [
+    ['halfopen_successes_total', 'Successes recorded.', 'successes'],
+    ['halfopen_failures_total', 'Failures recorded, slow calls included.', 'failures'],
+    ['halfopen_slow_calls_total', 'Successes recorded as failures because they were slow.', 'slowCalls'],
+    ['halfopen_ignored_total', 'Outcomes recorded as ignored.', 'ignored'],
+    ['halfopen_rejected_total', 'Calls the breaker rejected.', 'rejected'],
+];
+
+const label = (value) => String(value).replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+
+/**
+ * Breakers by name: `get(name, options?)` gives the breaker of that name,
+ * built on first use. See index.d.ts.
+ */
+export class Registry {
+    /** @type {Map<string, { breaker: CircuitBreaker, clock: () => number, transitions: Map<string, number>, recoveries: number }>} */
+    #entries = new Map();
+    #defaults;
+
+    /** The content type of {@link Registry#metricsText}. */
+    static contentType = 'text/plain; version=0.0.4; charset=utf-8';
+
+    constructor(options) {
+        if (options === undefined) options = {};
+        if (!isPlainObject(options)) throw optionError(TypeError, '', `Registry options must be an object, got ${describe(options)}`);
+        for (const key of Object.keys(options)) {
+            if (key !== 'defaults') throw optionError(TypeError, key, `unknown Registry option ${key}; the options are defaults`);
+        }
+        const defaults = resolveOptions(options.defaults, 'Registry defaults');
+        if (defaults !== undefined) {
+            if (!isPlainObject(defaults)) throw optionError(TypeError, 'defaults', `Registry defaults must be a preset's name or options, got ${describe(defaults)}`);
+            if (defaults.name !== undefined) throw optionError(TypeError, 'defaults.name', 'Registry defaults cannot hold a name: each breaker has its own');
+            // Checked now, by building one breaker with them.
+            new CircuitBreaker(defaults);
+        }
+        this.#defaults = defaults;
+    }
+
+    /**
+     * The breaker named `name`; built with `options` (a preset's name or
+     * options; the registry's defaults without) if there is none yet.
+     */
+    get(name, options) {
+        checkName(name);
+        const entry = this.#entries.get(name);
+        if (entry !== undefined) return entry.breaker;
+        let opts = resolveOptions(options, `breaker ${name}`) ?? this.#defaults ?? {};
+        if (!isPlainObject(opts)) throw optionError(TypeError, '', `breaker ${name}: options must be a preset's name or an object, got ${describe(opts)}`);
+        if (opts.name !== undefined && opts.name !== name) {
+            throw optionError(TypeError, 'name', `breaker ${name}: options name ${JSON.stringify(opts.name)} differs from the name it is registered under`);
+        }
+        const breaker = new CircuitBreaker({ ...opts, name });
+        const added = { breaker, clock: opts.clock ?? Date.now, transitions: new Map(), recoveries: 0 };
+        breaker.onStateChange(({ from, to }) => {
+            const key = `${from}\n${to}`;
+            added.transitions.set(key, (added.transitions.get(key) ?? 0) + 1);
+            if (from === 'open' && to === 'halfOpen') added.recoveries++;
+        });
+        this.#entries.set(name, added);
+        return breaker;
+    }
+
+    /** Whether a breaker of that name is registered. */
+    has(name) {
+        return this.#entries.has(name);
+    }
+
+    /** The number of breakers. */
+    get size() {
+        return this.#entries.size;
+    }
+
+    /** The names, in registration order. */
+    names() {
+        return [...this.#entries.keys()];
+    }
+
+    /** `[name, breaker]` pairs, in registration order. */
+    *[Symbol.iterator]() {
+        for (const [name, { breaker }] of this.#entries) yield [name, breaker];
+    }
+
+    /** Every breaker's name, health and metrics, in registration order. */
+    report() {
+        return [...this.#entries].map(([name, { breaker }]) => {
+            const metrics = breaker.metrics();
+            return { name, health: healthOf(tripOf(breaker), metrics), metrics };
+        });
+    }
+
+    /** The worst health of all breakers (`healthy` when empty), or of the one named. */
+    health(name) {
+        if (name !== undefined) {
+            checkName(name);
+            const entry = this.#entries.get(name);
+            if (entry === undefined) throw optionError(RangeError, 'name', `no breaker named ${JSON.stringify(name)} in this registry`);
+            return entry.breaker.health();
+        }
+        let worst = 0;
+        for (const { breaker } of this.#entries.values()) worst = Math.max(worst, HEALTH.indexOf(breaker.health()));
+        return HEALTH[worst];
+    }
+
+    /**
+     * Every breaker's metrics in the Prometheus text exposition format
+     * (version 0.0.4), with the names and labels of the Rust crate
+     * halfopen-service's collector.
+     */
+    metricsText() {
+        const rows = [...this.#entries].map(([name, e]) => ({ name: label(name), e, m: e.breaker.metrics() }));
+        const out = [];
+        const family = (metric, type, help) => out.push(`# HELP ${metric} ${help}`, `# TYPE ${metric} ${type}`);
+        family('halfopen_state', 'gauge', "The breaker's state: 1 for the current one.");
+        for (const { name, m } of rows) {
+            for (const s of STATES) out.push(`halfopen_state{name="${name}",state="${s}"} ${s === m.state ? 1 : 0}`);
+        }
+        for (const [metric, help, key] of TOTALS) {
+            family(metric, 'counter', help);
+            for (const { name, m } of rows) out.push(`${metric}{name="${name}"} ${m[key]}`);
+        }
+        family('halfopen_transitions_total', 'counter', 'Transitions, by the state left and the state entered.');
+        for (const { name, e } of rows) {
+            for (const [key, n] of e.transitions) {
+                const [from, to] = key.split('\n');
+                out.push(`halfopen_transitions_total{name="${name}",from="${from}",to="${to}"} ${n}`);
+            }
+        }
+        family('halfopen_recovery_attempts_total', 'counter', 'Times trial calls were let through (open to halfOpen).');
+        for (const { name, e } of rows) out.push(`halfopen_recovery_attempts_total{name="${name}"} ${e.recoveries}`);
+        family('halfopen_retry_after_seconds', 'gauge', 'While open: seconds until a trial call is let through; else 0.');
+        for (const { name, e, m } of rows) {
+            const ms = m.state === 'open' && m.retryAt !== undefined ? Math.max(0, m.retryAt - e.clock()) : 0;
+            out.push(`halfopen_retry_after_seconds{name="${name}"} ${ms / 1000}`);
+        }
+        return out.join('\n') + '\n';
+    }
+}

@@ -142,6 +142,13 @@ export interface Jitter {
  * @typeParam F - what `fallback` resolves to.
  */
 export interface CircuitBreakerOptions<F = never> {
+    /**
+     * The breaker's name, on each of its events and as the `name` label of
+     * {@link Registry.metricsText}: 1 to 64 characters of `A-Z a-z 0-9 _ - . :`.
+     * Default: none (a {@link Registry} gives each breaker the name it is
+     * registered under).
+     */
+    readonly name?: string;
     /** The trip policy. Default `{ consecutiveFailures: 5 }`. */
     readonly trip?: TripPolicy;
     /** How long the breaker stays open before a trial call (1 ..= 2^31 - 1). Default 30000. */
@@ -344,11 +351,40 @@ export type OptionError = (TypeError | RangeError) & { readonly key: string };
  *
  * @typeParam F - what the `fallback` option resolves to (`never` without one).
  */
-export declare class CircuitBreaker<F = never> {
+export declare class CircuitBreaker<F = never> extends EventTarget {
     /**
      * @throws {@link OptionError} for an invalid option; nothing is built then.
      */
     constructor(options?: CircuitBreakerOptions<F>);
+
+    /** The `name` option; `undefined` without one. */
+    readonly name: string | undefined;
+
+    /**
+     * The breaker's health as of now: `critical` when open or isolated,
+     * `degraded` when half-open or closed at least half way to tripping,
+     * else `healthy` (the Rust crate's `Breaker::health`).
+     */
+    health(): Health;
+
+    /**
+     * Listens to the per-call events of {@link CircuitBreaker.execute} (see
+     * {@link CircuitBreakerEventMap}); each is a {@link CircuitBreakerEvent}
+     * with the breaker's name. A breaker makes no event objects until a
+     * listener is first added.
+     */
+    addEventListener<K extends keyof CircuitBreakerEventMap>(
+        type: K,
+        listener: ((this: CircuitBreaker<F>, event: CircuitBreakerEventMap[K]) => void) | { handleEvent(event: CircuitBreakerEventMap[K]): void } | null,
+        options?: boolean | AddEventListenerOptions,
+    ): void;
+    addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+    removeEventListener<K extends keyof CircuitBreakerEventMap>(
+        type: K,
+        listener: ((this: CircuitBreaker<F>, event: CircuitBreakerEventMap[K]) => void) | { handleEvent(event: CircuitBreakerEventMap[K]): void } | null,
+        options?: boolean | EventListenerOptions,
+    ): void;
+    removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 
     /**
      * A breaker with `options`, in the state a {@link CircuitBreaker.snapshot}
@@ -551,3 +587,137 @@ export declare const presets: {
      */
     readonly keyVault: PresetOptions;
 };
+
+/**
+ * A breaker's health: `healthy`; `degraded` (half-open, or closed at least
+ * half way to tripping); `critical` (open or isolated: calls are rejected).
+ */
+export type Health = 'healthy' | 'degraded' | 'critical';
+
+/** The type of a per-call event. */
+export type CircuitBreakerEventType = 'success' | 'failure' | 'reject' | 'timeout' | 'fallback';
+
+/**
+ * The per-call events of {@link CircuitBreaker.execute}, dispatched when the
+ * outcome is recorded, before the call's promise settles for its caller:
+ *
+ * - `success`: the call worked (a slow call too, which the breaker counts
+ *   as a failure);
+ * - `failure`: it threw or rejected (and `isFailure` did not say to ignore
+ *   it), or `isResultFailure` said its result is a failure;
+ * - `timeout`: it took `timeoutMs` (counted as a failure; no `failure` event);
+ * - `reject`: the breaker rejected it (`error`: the {@link BrokenCircuitError}
+ *   or {@link IsolatedCircuitError});
+ * - `fallback`: after `reject`, `fallback` gave the value the call resolves to.
+ *
+ * Calls recorded by hand through {@link CircuitBreaker.tryAcquire} make no events.
+ */
+export interface CircuitBreakerEventMap {
+    success: CircuitBreakerEvent;
+    failure: CircuitBreakerEvent;
+    reject: CircuitBreakerEvent;
+    timeout: CircuitBreakerEvent;
+    fallback: CircuitBreakerEvent;
+}
+
+/** One call's event: an `Event` with the breaker's name and the call's error. */
+export declare class CircuitBreakerEvent extends Event {
+    constructor(type: CircuitBreakerEventType, name: string | undefined, error: unknown);
+    readonly type: CircuitBreakerEventType;
+    /** The breaker's `name` option (`undefined` without one). */
+    readonly name: string | undefined;
+    /**
+     * `failure`: what the call threw or rejected with (`undefined` for a
+     * result `isResultFailure` refused); `timeout`: the
+     * {@link CallTimeoutError}; `reject` and `fallback`: the rejection;
+     * `success`: `undefined`.
+     */
+    readonly error: unknown;
+}
+
+/** The name of a preset of {@link presets}. */
+export type PresetName = keyof typeof presets;
+
+/** The options of {@link Registry}. */
+export interface RegistryOptions {
+    /**
+     * The options of every breaker built without its own: a preset's name
+     * or options (without `name`). Checked when the registry is built.
+     * Default `{}` (the breaker's defaults).
+     */
+    readonly defaults?: PresetName | CircuitBreakerOptions<unknown>;
+}
+
+/** One breaker of {@link Registry.report}. */
+export interface BreakerReport {
+    readonly name: string;
+    readonly health: Health;
+    readonly metrics: Metrics;
+}
+
+/**
+ * Breakers by name, each built on first use, with their health and their
+ * metrics in the Prometheus text format.
+ *
+ * ```ts
+ * const breakers = new Registry({ defaults: 'httpApi' });
+ * await breakers.get('search').execute(() => fetch(url));
+ * await breakers.get('orders-db', 'database').execute(() => query());
+ * res.setHeader('content-type', Registry.contentType).end(breakers.metricsText());
+ * ```
+ */
+export declare class Registry {
+    /**
+     * @throws {@link OptionError} for an unknown option, an unknown preset
+     *   (`key` `preset`) or invalid defaults.
+     */
+    constructor(options?: RegistryOptions);
+
+    /** `text/plain; version=0.0.4; charset=utf-8`: the content type of {@link Registry.metricsText}. */
+    static readonly contentType: string;
+
+    /**
+     * The breaker named `name`: the one registered, or a new one built with
+     * `options` (a preset's name or options, their `name` the same if given),
+     * else the registry's defaults. Options given for a name registered
+     * already are not looked at (the Rust `Registry::get_or_register`).
+     *
+     * @throws {@link OptionError} (`key` `name`) for a name that is not 1 to
+     *   64 characters of `A-Z a-z 0-9 _ - . :`, (`key` `preset`) for an
+     *   unknown preset, or for an invalid option; nothing is registered then.
+     */
+    get(name: string, options?: PresetName | CircuitBreakerOptions<unknown>): CircuitBreaker<unknown>;
+
+    /** Whether a breaker of that name is registered. */
+    has(name: string): boolean;
+
+    /** The number of breakers. */
+    readonly size: number;
+
+    /** The names, in registration order. */
+    names(): string[];
+
+    /** `[name, breaker]` pairs, in registration order. */
+    [Symbol.iterator](): IterableIterator<[string, CircuitBreaker<unknown>]>;
+
+    /** Every breaker's name, health and metrics, in registration order. */
+    report(): BreakerReport[];
+
+    /**
+     * With a name: that breaker's health (a `RangeError`, `key` `name`, if
+     * there is none). Without: the worst health of all (`healthy` when empty).
+     */
+    health(name?: string): Health;
+
+    /**
+     * The metrics of every breaker in the Prometheus text exposition format
+     * (0.0.4), with the names and labels of the Rust `halfopen-service`
+     * collector: `halfopen_state{name,state}`, `halfopen_successes_total`,
+     * `halfopen_failures_total`, `halfopen_slow_calls_total`,
+     * `halfopen_ignored_total`, `halfopen_rejected_total`,
+     * `halfopen_transitions_total{name,from,to}`,
+     * `halfopen_recovery_attempts_total`, `halfopen_retry_after_seconds`.
+     * Serve it with {@link Registry.contentType}.
+     */
+    metricsText(): string;
+}

@@ -57,3 +57,15 @@ test('a half-open permit lost to the garbage collector frees its trial slot', ()
     const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { cwd: __dirname, encoding: 'utf8' });
     assert.deepEqual(JSON.parse(out), { full: true, state: 'closed' });
 });
+
+test('require: Registry, metricsText and events are the ESM ones', async () => {
+    const { Registry, CircuitBreaker, CircuitBreakerEvent } = require('halfopen');
+    const registry = new Registry({ defaults: 'database' });
+    const b = registry.get('db');
+    assert.ok(b instanceof CircuitBreaker && b instanceof EventTarget);
+    const seen = [];
+    b.addEventListener('success', (e) => seen.push(e instanceof CircuitBreakerEvent && e.name));
+    await b.execute(() => 1);
+    assert.deepEqual(seen, ['db']);
+    assert.match(registry.metricsText(), /^halfopen_successes_total\{name="db"\} 1$/m);
+});

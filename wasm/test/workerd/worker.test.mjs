@@ -162,3 +162,47 @@ test('with a Durable Object, the Worker is one breaker across isolates (the Half
         rmSync(persist, { recursive: true, force: true });
     }
 });
+
+// A Worker that uses a Registry, its per-call events and metricsText: the
+// events reach a listener in workerd as they do in Node and browsers.
+const REGISTRY_WORKER = `
+import { Registry, CircuitBreakerEvent } from 'halfopen';
+export default {
+    async fetch() {
+        const registry = new Registry();
+        const b = registry.get('upstream', { trip: { consecutiveFailures: 1 }, openMs: 60000, fallback: () => 'stale' });
+        const events = [];
+        for (const type of ['success', 'failure', 'reject', 'fallback']) {
+            b.addEventListener(type, (e) => events.push([e.type, e.name, e instanceof CircuitBreakerEvent]));
+        }
+        await b.execute(() => 'ok');
+        await b.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+        const value = await b.execute(() => 'never');
+        return Response.json({ events, value, health: registry.health(), metrics: registry.metricsText() });
+    },
+};
+`;
+
+test('Registry and per-call events in workerd', async () => {
+    const mf = new Miniflare({
+        modules: [{ type: 'ESModule', path: join(root, 'registry-worker.js'), contents: REGISTRY_WORKER }, ...packageModules()],
+        modulesRoot: root,
+        compatibilityDate: '2026-04-01',
+    });
+    try {
+        const res = await mf.dispatchFetch('http://localhost/');
+        const body = await res.json();
+        assert.deepEqual(body.events, [
+            ['success', 'upstream', true],
+            ['failure', 'upstream', true],
+            ['reject', 'upstream', true],
+            ['fallback', 'upstream', true],
+        ]);
+        assert.equal(body.value, 'stale');
+        assert.equal(body.health, 'critical');
+        assert.match(body.metrics, /^halfopen_state\{name="upstream",state="open"\} 1$/m);
+        assert.match(body.metrics, /^halfopen_rejected_total\{name="upstream"\} 1$/m);
+    } finally {
+        await mf.dispose();
+    }
+});
