@@ -4,55 +4,24 @@
 // Nothing here asserts timing: the test clicks and waits for states.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { readFile, mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { join, dirname, normalize, extname } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
-import { chromium } from 'playwright-core';
+import { openChromium } from './chromium.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..'); // wasm: examples/page and dist/
 const output = process.env.HALFOPEN_TEST_OUTPUT ?? join(here, '..', 'output');
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const WAIT = { timeout: 30_000 };
 
-async function serve() {
-    const server = createServer(async (req, res) => {
-        const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-        const file = join(root, path);
-        if (!file.startsWith(root + '/') || !(path.startsWith('/examples/') || path.startsWith('/dist/'))) return res.writeHead(403).end();
-        try {
-            const body = await readFile(file);
-            res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
-        } catch {
-            res.writeHead(404).end();
-        }
-    });
-    await new Promise((r) => server.listen(0, '127.0.0.1', r));
-    return server;
-}
-
 test('the example page shows a breaker go closed -> open -> halfOpen -> closed', async () => {
-    const server = await serve();
-    const profile = await mkdtemp(join(tmpdir(), 'halfopen-page-'));
-    const browser = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
+    const { page, errors, url, close } = await openChromium({
+        root,
+        allow: (path) => path.startsWith('/examples/') || path.startsWith('/dist/'),
         viewport: { width: 1000, height: 1100 },
-        args: [
-            '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-            '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        ],
     });
     try {
-        const page = await browser.newPage();
-        const errors = [];
-        page.on('pageerror', (e) => errors.push(String(e)));
-        page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-        const { port } = server.address();
-        await page.goto(`http://127.0.0.1:${port}/examples/page/index.html`);
+        await page.goto(url('/examples/page/index.html'));
         await page.waitForSelector('body[data-ready=true]', WAIT);
         const states = () => page.$$eval('#timeline li', (lis) => lis.map((li) => li.dataset.state));
 
@@ -108,8 +77,6 @@ test('the example page shows a breaker go closed -> open -> halfOpen -> closed',
         await page.screenshot({ path: join(output, 'example-page.png'), fullPage: true });
         assert.deepEqual(errors, []);
     } finally {
-        await browser.close();
-        server.close();
-        await rm(profile, { recursive: true, force: true });
+        await close();
     }
 });
