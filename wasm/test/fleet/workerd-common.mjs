@@ -2,44 +2,18 @@
 // modules as a bundler would give them to workerd, a coordinator Worker (the
 // package's HalfOpenFleet with test hooks) and client Workers built from one
 // script, each its own isolate.
-import { readFileSync } from 'node:fs';
-import { join, dirname, relative } from 'node:path';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { Miniflare } from 'miniflare';
 import { sleep } from './common.mjs';
+import { packageModules } from '../package-modules.mjs';
+
+export { packageModules };
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 export const CLIENTS = 4;
 export const THRESHOLD = 5;
-
-/** The package's files as a bundler resolving the `workerd` condition would see them. */
-export function packageModules() {
-    const require = createRequire(join(root, 'x.js'));
-    const pkgJson = require.resolve('halfopen/package.json');
-    const exports = JSON.parse(readFileSync(pkgJson, 'utf8')).exports;
-    const seen = new Set();
-    const modules = [];
-    const visit = (file) => {
-        if (seen.has(file)) return;
-        seen.add(file);
-        if (file.endsWith('.wasm')) {
-            modules.push({ type: 'CompiledWasm', path: file, contents: readFileSync(file) });
-            return;
-        }
-        const code = readFileSync(file, 'utf8');
-        modules.push({ type: 'ESModule', path: file, contents: code });
-        for (const m of code.matchAll(/^(?:import|export)\b[^;]*?['"](\.[^'"]+)['"];?$/gm)) visit(join(dirname(file), m[1]));
-    };
-    for (const [spec, sub] of [['halfopen', '.'], ['halfopen/fleet', './fleet']]) {
-        const entry = join(dirname(pkgJson), exports[sub].workerd.default);
-        visit(entry);
-        const at = join(root, spec);
-        modules.push({ type: 'ESModule', path: at, contents: `export * from './${relative(dirname(at), entry)}';` });
-    }
-    return modules;
-}
 
 // The coordinator: the package's HalfOpenFleet, with test hooks to make it
 // fail (throw, or answer after the isolates' deadline) and to restart it.

@@ -6,46 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { join, dirname, relative } from 'node:path';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
 import { Miniflare } from 'miniflare';
+import { packageModules } from '../package-modules.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..'); // modules root: wasm/test, where the tarball is installed
 const workerSrc = join(here, '..', '..', 'examples', 'worker', 'src', 'worker.js');
-
-/** The package's files as a bundler resolving the `workerd` condition would see them (halfopen and halfopen/fleet). */
-function packageModules() {
-    const require = createRequire(join(root, 'x.js'));
-    const pkgJson = require.resolve('halfopen/package.json');
-    const exports = JSON.parse(readFileSync(pkgJson, 'utf8')).exports;
-    const seen = new Set();
-    const modules = [];
-    const visit = (file) => {
-        if (seen.has(file)) return;
-        seen.add(file);
-        if (file.endsWith('.wasm')) {
-            modules.push({ type: 'CompiledWasm', path: file, contents: readFileSync(file) });
-            return;
-        }
-        const code = readFileSync(file, 'utf8');
-        modules.push({ type: 'ESModule', path: file, contents: code });
-        // An import or export statement may span lines (an import list), or import for effect only.
-        for (const m of code.matchAll(/^(?:import|export)\b[^;]*?['"](\.[^'"]+)['"];?$/gm)) {
-            visit(join(dirname(file), m[1]));
-        }
-    };
-    // What a bundler does for `import ... from 'halfopen'` and 'halfopen/fleet': modules of those names.
-    for (const [spec, sub] of [['halfopen', '.'], ['halfopen/fleet', './fleet']]) {
-        const entry = join(dirname(pkgJson), exports[sub].workerd.default);
-        visit(entry);
-        const at = join(root, spec);
-        modules.push({ type: 'ESModule', path: at, contents: `export * from './${relative(dirname(at), entry)}';` });
-    }
-    return modules;
-}
 
 // workerd reads the real clock: the open period is long enough that restarting
 // miniflare on a loaded machine stays well inside it.
