@@ -571,3 +571,53 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn sync_takes_the_first_rule_that_applies_and_rebuild_replaces_garbage() {
+    use halfopen::State;
+    let config = Config::time_window(50, 10_000, 10, 4)
+        .open_ms(1_000)
+        .build()
+        .unwrap();
+    let r = FleetRules::new(&config, 500).unwrap().counting().unwrap();
+    let rec = FleetRecord {
+        gen: 7,
+        ..FleetRecord::new()
+    };
+    let failing = FleetCounts {
+        successes: 0,
+        failures: 4,
+    };
+    // Nothing to do.
+    assert_eq!(r.sync(&rec, Some(FleetCounts::default()), None, 10), None);
+    // The window sums fire; a missed trip at a stale generation does not.
+    assert_eq!(
+        r.sync(&rec, Some(failing), None, 10),
+        r.window_trip(&rec, failing, 10)
+    );
+    assert_eq!(r.sync(&rec, None, Some(6), 10), None);
+    assert_eq!(r.sync(&rec, None, Some(7), 10), r.trip(&rec, 7, 10));
+    // Leases that ended come first.
+    let open = r.trip(&rec, 7, 0).unwrap();
+    let Lease::Granted(leased) = r.lease(&open, 1_000) else {
+        panic!()
+    };
+    assert_eq!(
+        r.sync(&leased, Some(failing), Some(9), 1_500),
+        r.expire(&leased, 1_500)
+    );
+    assert_eq!(r.sync(&leased, Some(failing), Some(9), 1_500).unwrap().k, 1);
+
+    // Garbage: a generation past both the seen and the stored one.
+    let c = r.rebuild(5, Some(9), State::Closed, 100);
+    assert_eq!((c.gen, c.mode), (10, FleetMode::Closed));
+    let o = r.rebuild(12, None, State::HalfOpen, 100);
+    assert_eq!(
+        (o.gen, o.mode, o.open_until_ms),
+        (13, FleetMode::Open, 1_100)
+    );
+    assert_eq!(
+        r.rebuild(0, None, State::Isolated, 0).mode,
+        FleetMode::Isolated
+    );
+}

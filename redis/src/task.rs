@@ -93,24 +93,12 @@ impl Task<'_> {
                 self.shared.store_errors.fetch_add(1, Relaxed);
                 self.note_error(&why);
                 log::warn!("fleet {}: {why}: rewriting the record", self.inner.name);
-                let base = rebuilt(
-                    self.shared
-                        .seen_gen
-                        .load(Relaxed)
-                        .max(read.raw.gen.parse().unwrap_or(0)),
+                let next = self.inner.rules.rebuild(
+                    self.shared.seen_gen.load(Relaxed),
+                    read.raw.gen.parse().ok(),
+                    self.inner.breaker.recorded_state(),
+                    read.now_ms,
                 );
-                let next = match self.inner.breaker.recorded_state() {
-                    State::Closed => FleetRecord {
-                        gen: base.gen + 1,
-                        ..base
-                    },
-                    State::Isolated => self.inner.rules.isolate(&base),
-                    _ => self
-                        .inner
-                        .rules
-                        .trip(&base, base.gen, read.now_ms)
-                        .unwrap_or(base),
-                };
                 let expected = read.raw.gen.clone();
                 match self.write(&expected, &next).await? {
                     Written::Yes { now_ms } => {
@@ -338,20 +326,10 @@ impl Task<'_> {
         let pending_trip = self.shared.trip_pending.swap(false, Relaxed);
         let (rec, now, _) = self
             .transact(read, |r, now| {
-                if let Some(n) = rules.expire(r, now) {
-                    return Some(n);
-                }
-                if let Some(c) = counts {
-                    if let Some(n) = rules.window_trip(r, c, now) {
-                        return Some(n);
-                    }
-                }
-                // Reconciliation: a trip made while the store was away is
-                // published if the fleet has not moved on.
-                if pending_trip && local_open {
-                    return rules.trip(r, seen, now);
-                }
-                None
+                // A trip made while the store was away is published if the
+                // fleet has not moved on.
+                let missed = (pending_trip && local_open).then_some(seen);
+                rules.sync(r, counts, missed, now)
             })
             .await?;
         self.adopt(&rec, now, false);

@@ -127,13 +127,7 @@ export async function decide(rules, configText, store, name, ev) {
         }
         // Garbage: replaced by what this instance knows, under a generation
         // past any it saw.
-        const storedGen = Number.parseInt(read.gen, 10);
-        const base = fromOut(closedRecord(Math.max(ev.seenGen, Number.isSafeInteger(storedGen) && storedGen >= 0 ? storedGen : 0)));
-        let next;
-        if (ev.local === 'closed') next = rules.touch(base.genText, base.text);
-        else if (ev.local === 'isolated') next = rules.isolate(base.genText, base.text);
-        else next = rules.trip(base.genText, base.text, base.gen, read.nowMs) ?? `${base.genText}|${base.text}`;
-        const rec = fromOut(next);
+        const rec = fromOut(rules.rebuild(ev.seenGen, read.gen, ev.local, read.nowMs));
         const w = await write(read.gen, rec);
         state.garbage = why;
         if (w.written) return { rec, read: { ...read, nowMs: w.nowMs } };
@@ -191,20 +185,10 @@ export async function decide(rules, configText, store, name, ev) {
             } else {
                 read = await store.read(name);
             }
-            result = await transact(read, (r, now) => {
-                const expired = rules.expire(...g(r), now);
-                if (expired !== undefined) return expired;
-                if (sums) {
-                    const t = rules.windowTrip(...g(r), sums.s, sums.f, now);
-                    if (t !== undefined) return t;
-                }
-                // Reconciliation: a trip made while the store was away is
-                // published if the fleet has not moved on.
-                if (ev.pendingTrip && ev.local !== 'closed' && ev.local !== 'isolated') {
-                    return rules.trip(...g(r), ev.seenGen, now);
-                }
-                return undefined;
-            });
+            // A trip made while the store was away is published if the
+            // fleet has not moved on (the core's sync rule decides).
+            const missed = ev.pendingTrip && ev.local !== 'closed' && ev.local !== 'isolated' ? ev.seenGen : undefined;
+            result = await transact(read, (r, now) => rules.sync(...g(r), sums?.s, sums?.f, missed, now));
             if (state.configMissing && !result.wrote) {
                 // The first instance of a fleet writes the record, so that the
                 // configuration every later one is checked against is there;

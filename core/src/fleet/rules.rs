@@ -6,7 +6,7 @@ use core::fmt;
 use crate::adopt::FleetState;
 use crate::policy::{window_trips, AnyPolicy};
 use crate::state::K_MAX;
-use crate::{Config, MAX_DURATION_MS};
+use crate::{Config, State, MAX_DURATION_MS};
 
 use super::config_text::ConfigText;
 use super::record::{FleetMode, FleetRecord, STORE_TIME_LIMIT};
@@ -331,6 +331,50 @@ impl FleetRules {
         let w = self.window?;
         (rec.mode == FleetMode::Closed && now < STORE_TIME_LIMIT && w.trips(counts))
             .then(|| self.open(rec, now, 0))
+    }
+
+    /// What a periodic sync writes, the first rule that applies: the
+    /// period's leases ended unreported ([`expire`](Self::expire)), the
+    /// fleet's window sums fire ([`window_trip`](Self::window_trip), when
+    /// `counts` are given), or a trip the instance made while the store was
+    /// away, `missed_trip` holding the generation it had seen then
+    /// ([`trip`](Self::trip): published only if the fleet has not moved on).
+    pub fn sync(
+        &self,
+        rec: &FleetRecord,
+        counts: Option<FleetCounts>,
+        missed_trip: Option<u64>,
+        now: u64,
+    ) -> Option<FleetRecord> {
+        self.expire(rec, now)
+            .or_else(|| counts.and_then(|c| self.window_trip(rec, c, now)))
+            .or_else(|| missed_trip.and_then(|seen| self.trip(rec, seen, now)))
+    }
+
+    /// The record that replaces one a store holds as garbage, from what the
+    /// instance knows: a generation past the last it saw and the stored one
+    /// (if that still reads as a number), and its local state (open or
+    /// half-open: the fleet opens; isolated: isolated; closed: closed).
+    pub fn rebuild(
+        &self,
+        seen_gen: u64,
+        stored_gen: Option<u64>,
+        local: State,
+        now: u64,
+    ) -> FleetRecord {
+        let base = FleetRecord {
+            gen: seen_gen.max(stored_gen.unwrap_or(0)),
+            ..FleetRecord::new()
+        };
+        let closed = FleetRecord {
+            gen: base.gen.wrapping_add(1),
+            ..base
+        };
+        match local {
+            State::Closed => closed,
+            State::Isolated => self.isolate(&base),
+            State::Open | State::HalfOpen => self.trip(&base, base.gen, now).unwrap_or(closed),
+        }
     }
 
     /// `isolate()` on the fleet.

@@ -44,7 +44,7 @@ mod runtime {
 }
 
 use halfopen::fleet::{FleetCounts, FleetRecord, FleetRules, Lease};
-use halfopen::{AnyPolicy, Config, FleetState};
+use halfopen::{AnyPolicy, Config, FleetState, State};
 use wasm_bindgen::prelude::*;
 
 /// The fleet's rules for one configuration.
@@ -258,6 +258,64 @@ impl WasmFleetRules {
             .rules
             .window_trip(&r, counts, now as u64)
             .map(|n| out(&n)))
+    }
+
+    /// What a periodic sync writes (the core's `FleetRules::sync`): the
+    /// leases' end, the window sums when `successes`/`failures` are given,
+    /// or a trip made while the store was away (`missed_trip`: the
+    /// generation the instance had seen).
+    #[allow(clippy::too_many_arguments)]
+    pub fn sync(
+        &self,
+        gen: &str,
+        text: &str,
+        successes: Option<f64>,
+        failures: Option<f64>,
+        missed_trip: Option<f64>,
+        now: f64,
+    ) -> Result<Option<String>, JsError> {
+        let r = parse(gen, text)?;
+        let counts = match (successes, failures) {
+            (Some(s), Some(f)) => Some(FleetCounts {
+                successes: s as u64,
+                failures: f as u64,
+            }),
+            _ => None,
+        };
+        Ok(self
+            .rules
+            .sync(&r, counts, missed_trip.map(|g| g as u64), now as u64)
+            .map(|n| out(&n)))
+    }
+
+    /// The record that replaces garbage (the core's `FleetRules::rebuild`):
+    /// `local` is the instance's recorded state (`closed`, `open`,
+    /// `halfOpen`, `isolated`), `stored_gen` the generation as the store
+    /// holds it.
+    pub fn rebuild(
+        &self,
+        seen_gen: f64,
+        stored_gen: &str,
+        local: &str,
+        now: f64,
+    ) -> Result<String, JsError> {
+        let local = match local {
+            "closed" => State::Closed,
+            "open" => State::Open,
+            "halfOpen" => State::HalfOpen,
+            "isolated" => State::Isolated,
+            other => {
+                return Err(JsError::new(&format!(
+                    "halfopen: unknown local state {other:?}"
+                )))
+            }
+        };
+        Ok(out(&self.rules.rebuild(
+            seen_gen as u64,
+            stored_gen.parse().ok(),
+            local,
+            now as u64,
+        )))
     }
 
     /// `isolate()` on the fleet.
