@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use halfopen::fleet::{FleetCounts, FleetMode, FleetRecord, Lease};
+use halfopen::fleet::{FleetMode, FleetRecord, Lease};
 use halfopen::{Observer, State};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{interval, sleep, Instant, MissedTickBehavior};
@@ -295,22 +295,10 @@ impl Task<'_> {
                     .await?;
                 self.shared.flushed_successes.store(s, Relaxed);
                 self.shared.flushed_failures.store(f, Relaxed);
-                let current = w.bucket_at(read.now_ms);
-                let mut sums = FleetCounts::default();
-                for (field, n) in &read.counts {
-                    let Some((b, kind)) = field.split_once(':') else {
-                        continue;
-                    };
-                    let Ok(b) = b.parse::<u64>() else { continue };
-                    if !w.holds(current, b) {
-                        continue;
-                    }
-                    match kind {
-                        "s" => sums.successes += n,
-                        "f" => sums.failures += n,
-                        _ => {}
-                    }
-                }
+                let sums = w.sum(
+                    read.now_ms,
+                    read.counts.iter().map(|(field, n)| (field.as_str(), *n)),
+                );
                 (read, Some(sums))
             }
             None => (self.read().await?, None),

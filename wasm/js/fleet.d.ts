@@ -174,6 +174,8 @@ export interface FleetRulesHandle {
     probe(gen: string, text: string, openedGen: number, success: boolean, now: number): string | undefined;
     expire(gen: string, text: string, now: number): string | undefined;
     windowTrip(gen: string, text: string, successes: number, failures: number, now: number): string | undefined;
+    /** The window's sums `SUCCESSES|FAILURES` from a store's count fields and counts, as `BUCKET:s=N;BUCKET:f=N`. */
+    sum(now: number, fields: string): string;
     /** A periodic sync: the leases' end, the window sums (when given), or a trip missed while the store was away (`missedTrip`: the generation seen then). */
     sync(gen: string, text: string, successes: number | undefined, failures: number | undefined, missedTrip: number | undefined, now: number): string | undefined;
     /** The record that replaces garbage, from the generation seen, the stored one and the local state. */

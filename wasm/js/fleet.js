@@ -175,13 +175,8 @@ export async function decide(rules, configText, store, name, ev) {
             let sums;
             if (bucketMs > 0) {
                 read = await store.count(name, bucketMs, rules.buckets(), ev.successes ?? 0, ev.failures ?? 0);
-                sums = { s: 0, f: 0 };
-                for (const [field, n] of read.counts) {
-                    const m = /^(\d+):([sf])$/.exec(field);
-                    if (!m || !rules.holds(read.nowMs, Number(m[1]))) continue;
-                    if (m[2] === 's') sums.s += n;
-                    else sums.f += n;
-                }
+                const [s, f] = rules.sum(read.nowMs, read.counts.map(([field, n]) => `${field}=${n}`).join(';')).split('|').map(Number);
+                sums = { s, f };
             } else {
                 read = await store.read(name);
             }

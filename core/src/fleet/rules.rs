@@ -75,6 +75,43 @@ impl FleetWindow {
     pub const fn holds(&self, current: u64, bucket: u64) -> bool {
         bucket <= current && bucket + self.buckets as u64 > current
     }
+    /// The window's sums at store time `now_ms` from a store's count fields
+    /// (`BUCKET:s` and `BUCKET:f` with their counts): fields of buckets
+    /// outside the window, and fields of any other shape, count nothing.
+    ///
+    /// ```
+    /// use halfopen::Config;
+    /// use halfopen::fleet::{FleetCounts, FleetRules};
+    ///
+    /// let config = Config::time_window(50, 3_000, 3, 10).build().unwrap();
+    /// let w = FleetRules::new(&config, 1_000).unwrap().counting().unwrap().window().unwrap();
+    /// let fields = [("10:s", 4), ("10:f", 1), ("12:f", 2), ("9:f", 7), ("x:f", 1)];
+    /// assert_eq!(w.sum(12_500, fields), FleetCounts { successes: 4, failures: 3 });
+    /// ```
+    pub fn sum<'a>(
+        &self,
+        now_ms: u64,
+        fields: impl IntoIterator<Item = (&'a str, u64)>,
+    ) -> FleetCounts {
+        let current = self.bucket_at(now_ms);
+        let mut sums = FleetCounts::default();
+        for (field, n) in fields {
+            let Some((b, kind)) = field.split_once(':') else {
+                continue;
+            };
+            let Ok(b) = b.parse::<u64>() else { continue };
+            if !self.holds(current, b) {
+                continue;
+            }
+            match kind {
+                "s" => sums.successes = sums.successes.saturating_add(n),
+                "f" => sums.failures = sums.failures.saturating_add(n),
+                _ => {}
+            }
+        }
+        sums
+    }
+
     /// The policy's rule on the fleet's sums.
     pub const fn trips(&self, counts: FleetCounts) -> bool {
         window_trips(

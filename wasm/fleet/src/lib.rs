@@ -260,6 +260,22 @@ impl WasmFleetRules {
             .map(|n| out(&n)))
     }
 
+    /// The window's sums `SUCCESSES|FAILURES` at store time `now` from a
+    /// store's count fields, as `FIELD=COUNT` pairs joined by `;` (the
+    /// core's `FleetWindow::sum`); `0|0` when outcomes are not counted for
+    /// the fleet. A pair of another shape counts nothing.
+    pub fn sum(&self, now: f64, fields: &str) -> String {
+        let Some(w) = self.rules.window() else {
+            return "0|0".to_owned();
+        };
+        let pairs = fields.split(';').filter_map(|p| {
+            let (field, n) = p.split_once('=')?;
+            Some((field, n.parse::<u64>().ok()?))
+        });
+        let c = w.sum(now as u64, pairs);
+        format!("{}|{}", c.successes, c.failures)
+    }
+
     /// What a periodic sync writes (the core's `FleetRules::sync`): the
     /// leases' end, the window sums when `successes`/`failures` are given,
     /// or a trip made while the store was away (`missed_trip`: the
