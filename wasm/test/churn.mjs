@@ -92,7 +92,7 @@ async function runMode(mode, rounds, breakers) {
     }
     const how = {
         explicit: method === undefined
-            ? 'create() and free() exports of the module, one after the other'
+            ? 'create() export for each of the round\'s breakers, then free() for each'
             : `new CircuitBreaker() and breaker[${String(method)}]()`,
         dropped: 'new CircuitBreaker(), let go (no forced GC)',
         gc: 'new CircuitBreaker(), let go, gc() after the round',
