@@ -2,10 +2,11 @@
 //! `#[path]`, the fleet crate's): segregated size classes, each a LIFO free
 //! list, carved from a bump region that grows by whole wasm pages.
 //!
-//! The classes are 8, 16, 24 and 32 bytes, then four per power of two (for
-//! `2^k < n <= 2^(k+1)`: 5, 6, 7 or 8 quarters of `2^k`), so a block wastes
-//! less than a fifth of its size (a breaker and its configuration take
-//! 1 024 bytes in two blocks; the free-list allocator this replaces used 872).
+//! The classes are the multiples of 8 bytes up to 64, then eight per power
+//! of two (for `2^k < n <= 2^(k+1)`: 9 to 16 eighths of `2^k`), so a block
+//! wastes less than a ninth of its size (a breaker and its configuration
+//! take 896 bytes in two blocks; the free-list allocator this replaces used
+//! 872).
 //! A block lies at a multiple of the largest power of two that divides its
 //! size (at most [`PAGE`]); a request whose alignment that does not meet
 //! takes the next class that does, so every alignment up to the page size
@@ -31,9 +32,12 @@ pub const PAGE: usize = 65536;
 /// The smallest block: it holds the free-list link (a pointer).
 pub const MIN_BLOCK: usize = 8;
 const _: () = assert!(size_of::<usize>() <= MIN_BLOCK);
-/// Four classes up to 32 bytes, then four per power of two up to the
-/// largest a `Layout` can ask for (`2^(BITS-1)`).
-const CLASSES: usize = 4 + 4 * (usize::BITS as usize - 6);
+/// Classes per power of two: `1 << STEPS_LOG2`.
+const STEPS_LOG2: u32 = 3;
+const STEPS: usize = 1 << STEPS_LOG2;
+/// `STEPS` classes up to `8 * STEPS` bytes (multiples of 8), then `STEPS`
+/// per power of two up to the largest a `Layout` can ask for (`2^(BITS-1)`).
+const CLASSES: usize = STEPS * (usize::BITS - 3 - STEPS_LOG2) as usize;
 
 /// Where the heap's memory comes from.
 ///
@@ -63,21 +67,22 @@ pub struct Heap<P> {
 
 /// The smallest class whose blocks hold `n` bytes (`1 <= n <= 2^(BITS-1)`).
 fn size_class(n: usize) -> usize {
-    if n <= 32 {
+    if n <= 8 * STEPS {
         return n.saturating_sub(1) / 8;
     }
-    // 2^k < n <= 2^(k+1), k >= 5; n in quarters of 2^k, rounded up: 5..=8.
-    let k = (usize::BITS - 1 - (n - 1).leading_zeros()) as usize;
-    let quarters = (n - 1) >> (k - 2);
-    4 * (k - 4) + quarters - 4
+    // 2^k < n <= 2^(k+1), with 2^k >= 8 * STEPS: n in steps of 2^k / STEPS,
+    // rounded up (STEPS + 1 ..= 2 * STEPS of them).
+    let k = usize::BITS - 1 - (n - 1).leading_zeros();
+    let steps = (n - 1) >> (k - STEPS_LOG2);
+    STEPS * (k - 3 - STEPS_LOG2) as usize + steps
 }
 
 /// The size of class `c`'s blocks.
 fn block_size(c: usize) -> usize {
-    if c < 4 {
+    if c < STEPS {
         return 8 * (c + 1);
     }
-    (5 + (c - 4) % 4) << (3 + (c - 4) / 4)
+    (STEPS + 1 + c % STEPS) << (3 + c / STEPS - 1)
 }
 
 /// The alignment of a block of `size` bytes: the largest power of two that
@@ -364,23 +369,25 @@ mod tests {
 
     #[test]
     fn classes() {
-        let sizes: Vec<usize> = (0..24).map(block_size).collect();
+        let sizes: Vec<usize> = (0..26).map(block_size).collect();
         assert_eq!(
             sizes,
             [
-                8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448,
-                512, 640, 768, 896, 1024
+                8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 144, 160, 176,
+                192, 208, 224, 240, 256, 288, 320
             ]
         );
         assert_eq!(class(layout(0, 1)), 0);
         assert_eq!(class(layout(1, 1)), 0);
         assert_eq!(class(layout(8, 8)), 0);
         assert_eq!(class(layout(9, 1)), 1);
-        assert_eq!(class(layout(33, 1)), 4);
-        // 40 bytes are 8-aligned: 16 takes the 48-byte class, 32 the 64.
-        assert_eq!(class(layout(33, 8)), 4);
-        assert_eq!(class(layout(33, 16)), 5);
-        assert_eq!(class(layout(33, 32)), 7);
+        assert_eq!(class(layout(65, 1)), 8);
+        // 72 bytes are 8-aligned: 16 takes the 80-byte class, 32 the 96,
+        // 64 the 128.
+        assert_eq!(class(layout(65, 8)), 8);
+        assert_eq!(class(layout(65, 16)), 9);
+        assert_eq!(class(layout(65, 32)), 11);
+        assert_eq!(class(layout(65, 64)), 15);
         assert_eq!(class(layout(4, 16)), 1);
         assert_eq!(class(layout(PAGE, PAGE)), size_class(PAGE));
         assert_eq!(block_size(size_class(PAGE)), PAGE);
@@ -391,7 +398,7 @@ mod tests {
     }
 
     /// Every size and alignment gets a class whose blocks are large enough
-    /// and aligned enough, wasting less than a fifth over 32 bytes; the
+    /// and aligned enough, wasting less than a ninth over 64 bytes; the
     /// classes grow with the size.
     #[test]
     fn every_class_fits_its_requests() {
@@ -402,7 +409,7 @@ mod tests {
             last = c;
             let b = block_size(c);
             assert!(
-                b >= size && (size <= 32 || (b - size) * 5 < b),
+                b >= size && (size <= 64 || (b - size) * 9 < b),
                 "{size} -> {b}"
             );
             for align in (0..=16)
