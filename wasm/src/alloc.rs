@@ -99,7 +99,7 @@ fn class(layout: Layout) -> usize {
         return CLASSES;
     }
     // The first class from the size's up whose blocks are aligned enough
-    // (every fourth is a power of two, aligned to its size or to PAGE).
+    // (every eighth is a power of two, aligned to its size or to PAGE).
     let mut c = size_class(size);
     while block_align(block_size(c)) < align {
         c += 1;
@@ -172,8 +172,8 @@ impl<P: Pages> Heap<P> {
             // At least an eighth of what the heap has: in V8 a grow of a
             // large memory costs about as much (0.1 to 1 ms past 64 MB)
             // however many pages it adds, so that growing by what each
-            // block needs was most of the time of 100 000 breakers. Near the
-            // memory's limit, only what is needed.
+            // block needs took a large part of the time of 100 000
+            // breakers. Near the memory's limit, only what is needed.
             let need = (size - 1) / PAGE + 1;
             let mut pages = need.max(self.grown / 8);
             let Some(start) = self.pages.grow(pages).or_else(|| {
