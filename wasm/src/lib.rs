@@ -91,7 +91,7 @@ mod allocator;
 
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 mod runtime {
-    /// The allocator of the no_std `.wasm` (see [`crate::allocator`]).
+    /// The allocator of the no_std `.wasm` (`src/alloc.rs`).
     #[global_allocator]
     static ALLOCATOR: crate::allocator::Allocator = crate::allocator::Allocator::new();
 
