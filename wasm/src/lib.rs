@@ -59,8 +59,10 @@
 //! # Runtime
 //!
 //! On wasm32 the crate is `no_std` (unless the `std` feature is on, as the
-//! wasm-bindgen tests need): allocation goes through `lol_alloc`'s free-list
-//! allocator and a panic traps. std's allocator and panic formatting would
+//! wasm-bindgen tests need): allocation goes through a small allocator of
+//! its own (`src/alloc.rs`: size classes, each a free list, so that
+//! allocating and freeing cost the same however many breakers were freed
+//! before) and a panic traps. std's allocator and panic formatting would
 //! take about 11 KB of the 25 KB budget. Nothing allocates per call: the
 //! allocator serves the breaker itself and its construction-time arrays.
 #![deny(missing_docs)]
@@ -82,14 +84,16 @@ use halfopen::{
 };
 use wasm_bindgen::prelude::*;
 
+// `alloc` is the name of the `alloc` crate here.
+#[cfg(any(test, all(target_arch = "wasm32", not(feature = "std"))))]
+#[path = "alloc.rs"]
+mod allocator;
+
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 mod runtime {
-    /// The allocator of the no_std `.wasm`.
+    /// The allocator of the no_std `.wasm` (`src/alloc.rs`).
     #[global_allocator]
-    // SAFETY: a wasm32 module without the `atomics` target feature has one
-    // thread, so the allocator is never used from two at once.
-    static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+    static ALLOCATOR: crate::allocator::Allocator = crate::allocator::Allocator::new();
 
     #[cfg(target_feature = "atomics")]
     compile_error!(

@@ -24,14 +24,18 @@ use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::{String, ToString};
 
+// The base package's allocator, the same source (`alloc` is the crate's
+// name here).
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+#[path = "../../src/alloc.rs"]
+mod allocator;
+
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 mod runtime {
-    /// The allocator of the no_std `.wasm`.
+    /// The allocator of the no_std `.wasm`: the base package's
+    /// (`wasm/src/alloc.rs`), size classes each with a free list.
     #[global_allocator]
-    // SAFETY: a wasm32 module without the `atomics` target feature has one
-    // thread, so the allocator is never used from two at once.
-    static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+    static ALLOCATOR: crate::allocator::Allocator = crate::allocator::Allocator::new();
 
     #[cfg(target_feature = "atomics")]
     compile_error!("the no_std build assumes one thread");
