@@ -78,8 +78,15 @@ fmt() {
 }
 
 suite "cargo fmt --check (workspace and firmware)" fmt
-suite "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets \
-  --features halfopen/std,halfopen/embassy-time,halfopen/serde,halfopen/log,halfopen/fleet,halfopen-redis/cluster,halfopen-redis/tls -- -D warnings
+clippy() {
+  cargo clippy -q --workspace --all-targets \
+    --features halfopen/std,halfopen/embassy-time,halfopen/serde,halfopen/log,halfopen/fleet,halfopen-redis/cluster,halfopen-redis/tls -- -D warnings || return 1
+  # The core and the .wasm crates where their code differs from the host's
+  # (32-bit atomics and stripes, the wasm allocator).
+  cargo clippy -q -p halfopen -p halfopen-wasm -p halfopen-fleet-wasm --target wasm32-unknown-unknown -- -D warnings || return 1
+  cargo clippy -q -p halfopen --target thumbv7em-none-eabihf --features defmt,critical-section,fleet -- -D warnings
+}
+suite "cargo clippy -D warnings (host, wasm32, thumbv7em)" clippy
 suite "core tests (unit, behaviour, property tests vs the sequential model, zero allocation, doc, embassy mock driver, serde, log)" \
   cargo test -q -p halfopen --features std,embassy-time,serde,log,fleet
 suite "host integrations (tracing, tower, tokio timeout, Prometheus, registry of named breakers, the example service over HTTP)" \
