@@ -35,7 +35,7 @@ export interface FleetStore {
     subscribe?(name: string, onChange: (gen: string) => void): Promise<(() => unknown) | undefined>;
 }
 
-export interface FleetBreakerOptions<F = never> extends CircuitBreakerOptions<F> {
+export interface FleetBreakerOptions<R = any, F = never> extends CircuitBreakerOptions<R, F> {
     /** The breaker name every instance of the fleet shares. */
     readonly name: string;
     /** Where the fleet record lives. */
@@ -68,18 +68,27 @@ export interface FleetChange {
     readonly error?: unknown;
 }
 
-export declare class FleetBreaker<F = never> {
-    constructor(options: FleetBreakerOptions<F>);
+/**
+ * A local breaker kept in step with its fleet. Its options are the
+ * breaker's and its own, with the same error rule (a `TypeError` for a
+ * wrong type or an unknown key, with the key most likely meant; a
+ * `RangeError` for a value out of range).
+ *
+ * @typeParam R - what its operations resolve to (as {@link CircuitBreaker}'s).
+ * @typeParam F - what the `fallback` option resolves to.
+ */
+export declare class FleetBreaker<R = any, F = never> {
+    constructor(options: FleetBreakerOptions<R, F>);
     readonly name: string;
     /** The local breaker. */
-    readonly local: CircuitBreaker<F>;
+    readonly local: CircuitBreaker<R, F>;
     /** The configuration text instances sharing the fleet must agree on. */
     readonly configText: string;
     readonly state: State;
     /** Resolves after the first exchange with the store; rejects with a FleetConfigError if the fleet refused this instance. */
     ready(): Promise<void>;
     /** Runs `fn` if the fleet allows it; the store is never awaited here. */
-    execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<Awaited<T> | F>;
+    execute<T extends R>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<Awaited<T> | F>;
     tryAcquire(): Permit | undefined;
     isolate(): void;
     reset(): void;
@@ -159,7 +168,7 @@ export declare class DurableObjectFleetStore {
 }
 
 /** A FleetBreaker whose record is in the HalfOpenFleet Durable Object bound as `namespace`. */
-export declare function durableObjectFleet<F = never>(namespace: DurableObjectNamespaceLike, options: Omit<FleetBreakerOptions<F>, 'store'>): FleetBreaker<F>;
+export declare function durableObjectFleet<R = any, F = never>(namespace: DurableObjectNamespaceLike, options: Omit<FleetBreakerOptions<R, F>, 'store'>): FleetBreaker<R, F>;
 
 /** The core's fleet rules for one configuration, as the fleet `.wasm` gives them (records cross as `GEN|TEXT`). */
 export interface FleetRulesHandle {
