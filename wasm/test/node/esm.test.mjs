@@ -20,11 +20,15 @@ async function trip(breaker, n) {
     for (let i = 0; i < n; i++) await assert.rejects(breaker.execute(fail), /boom/);
 }
 
-test('import and require share one instance (one set of error classes)', () => {
+test('import and require: their classes recognise each other\'s instances', () => {
+    // One copy or two (errors.test.mjs loads a second one on purpose),
+    // `instanceof` holds both ways.
     const require = createRequire(import.meta.url);
     const cjs = require('halfopen');
-    assert.equal(cjs.CircuitBreaker, CircuitBreaker);
-    assert.equal(cjs.BrokenCircuitError, BrokenCircuitError);
+    assert.ok(new cjs.CircuitBreaker() instanceof CircuitBreaker);
+    assert.ok(new CircuitBreaker() instanceof cjs.CircuitBreaker);
+    assert.ok(new cjs.BrokenCircuitError('open', 5) instanceof BrokenCircuitError);
+    assert.ok(new BrokenCircuitError('open', 5) instanceof cjs.BrokenCircuitError);
 });
 
 test('execute returns the operation\'s value, async or sync', async () => {
