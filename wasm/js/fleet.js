@@ -26,14 +26,14 @@ export function checkName(name) {
     if (typeof name !== 'string') {
         throw keyed(new TypeError(`name must be a string, got ${describe(name)}`), 'name');
     }
-    if (name.length === 0) throw keyed(new RangeError('name is empty: a breaker name is 1 to 64 characters'), 'name');
+    if (name.length === 0) throw keyed(new RangeError('breaker name is empty'), 'name');
     if (name.length > MAX_NAME_LENGTH) {
-        throw keyed(new RangeError(`name is ${name.length} bytes long: at most ${MAX_NAME_LENGTH}`), 'name');
+        throw keyed(new RangeError(`breaker name is ${name.length} bytes long: at most ${MAX_NAME_LENGTH}`), 'name');
     }
     const bad = name.search(/[^A-Za-z0-9_.:-]/);
     if (bad >= 0) {
         throw keyed(
-            new RangeError(`name ${JSON.stringify(name)} has ${JSON.stringify(name[bad])} at byte ${bad}: use A-Z a-z 0-9 _ - . :`),
+            new RangeError(`breaker name ${JSON.stringify(name)} has ${JSON.stringify(name[bad])} at byte ${bad}: use A-Z a-z 0-9 _ - . :`),
             'name',
         );
     }

@@ -253,7 +253,7 @@ test('bad input: corrupt records, keys of another type, names out of bounds, bad
 
     // Names.
     const store = new RedisFleetStore(client);
-    assert.throws(() => new FleetBreaker({ name: '', store }), { name: 'RangeError', key: 'name', message: /^name is empty/ });
+    assert.throws(() => new FleetBreaker({ name: '', store }), { name: 'RangeError', key: 'name', message: /breaker name is empty/ });
     assert.throws(() => new FleetBreaker({ name: 'x'.repeat(65), store }), { name: 'RangeError', message: /65 bytes long: at most 64/ });
     assert.throws(() => new FleetBreaker({ name: 'pay ments', store }), { message: /has " " at byte 3: use A-Z a-z 0-9 _ - \. :/ });
     assert.throws(() => new FleetBreaker({ name: 7, store }), { name: 'TypeError', key: 'name' });
