@@ -869,7 +869,16 @@ export class CircuitBreaker extends EventTarget {
                 throw optionError(TypeError, 'sameClock', `sameClock must be a boolean, got ${describe(sameClock)}`);
             }
         }
-        const breaker = new CircuitBreaker(options);
+        let breaker;
+        try {
+            breaker = new CircuitBreaker(options);
+        } catch (error) {
+            // A near miss of restore's own option.
+            if (error instanceof TypeError && /^unknown option /.test(error.message) && didYouMean(error.key, ['sameClock']) !== undefined) {
+                throw optionError(TypeError, error.key, unknownKey('option', error.key, ['sameClock'], `restore takes sameClock and the breaker's options`));
+            }
+            throw error;
+        }
         if (snapshot === undefined || snapshot === null) return breaker;
         let bytes;
         if (ArrayBuffer.isView(snapshot)) {
@@ -1282,7 +1291,9 @@ function healthOf(trip, m) {
 function resolveOptions(options, where) {
     if (typeof options !== 'string') return options;
     if (!Object.hasOwn(PRESETS, options)) {
-        throw optionError(TypeError, 'preset', `${where}: unknown preset ${JSON.stringify(options)}; the presets are ${Object.keys(PRESETS).join(', ')}`);
+        const guess = didYouMean(options, Object.keys(PRESETS));
+        const meant = guess === undefined ? '' : `did you mean ${guess}? `;
+        throw optionError(TypeError, 'preset', `${where}: unknown preset ${JSON.stringify(options)}; ${meant}the presets are ${Object.keys(PRESETS).join(', ')}`);
     }
     return PRESETS[options];
 }

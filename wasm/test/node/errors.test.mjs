@@ -167,6 +167,9 @@ test('did you mean: a near miss of a key is named, wherever unknown keys are ref
     unknown(() => new CircuitBreaker({ backoff: { factor: 2, maxOpen: 1 } }), 'backoff.maxOpen', 'backoff.maxOpenMs');
     unknown(() => new Registry({ default: 'httpApi' }), 'default', 'defaults');
     unknown(() => new Registry().get('x', { openMS: 5 }), 'openMS', 'openMs');
+    unknown(() => CircuitBreaker.restore(null, { sameclock: true }), 'sameclock', 'sameClock');
+    assert.throws(() => new Registry({ defaults: 'databse' }), { name: 'TypeError', key: 'preset', message: /unknown preset "databse"; did you mean database\? the presets are httpApi, / });
+    assert.throws(() => new Registry().get('x', 'HttpApi'), { name: 'TypeError', key: 'preset', message: /unknown preset "HttpApi"; did you mean httpApi\?/ });
     // The full message: the guess, then every option.
     assert.throws(() => new CircuitBreaker({ timeout: 5 }), { message: /^unknown option timeout; did you mean timeoutMs\? the options are name, trip, openMs, .*timeoutMs$/ });
 });
