@@ -52,7 +52,12 @@ test('the README has the code blocks this test compiles', () => {
     assert.ok(blocks[0].code.includes('isResultFailure: (res) => res.status >= 500'), 'the first example classifies results');
 });
 
-test('every code block of the README compiles under TypeScript strict', () => {
+/**
+ * The diagnostics of the README's blocks compiled as `ext` files (`.mts`:
+ * TypeScript; `.mjs`: JavaScript checked with checkJs, as an editor does),
+ * as `README.md:LINE: TS.... message` lines.
+ */
+function compileBlocks(ext) {
     const blocks = codeBlocks(readFileSync(readme, 'utf8'));
     const { config } = ts.readConfigFile(join(typesDir, 'tsconfig.json'), ts.sys.readFile);
     const { options, errors } = ts.parseJsonConfigFileContent(config, ts.sys, typesDir);
@@ -62,14 +67,15 @@ test('every code block of the README compiles under TypeScript strict', () => {
     const dir = mkdtempSync(join(testDir, '.readme-'));
     try {
         const files = blocks.map((b, i) => {
-            const file = join(dir, `block-${String(i).padStart(2, '0')}-line-${b.line}.mts`);
+            const file = join(dir, `block-${String(i).padStart(2, '0')}-line-${b.line}${ext}`);
             // `export {}` makes a block without imports a module too (top-level await).
             writeFileSync(file, `${b.code}\nexport {};\n`);
             return file;
         });
         // Types of dependencies the README imports (redis) are not this
         // package's to check; the package's own are (tsc -p types).
-        const program = ts.createProgram([...files, join(typesDir, 'readme-globals.d.ts')], { ...options, exactOptionalPropertyTypes: false, skipLibCheck: true });
+        const js = ext === '.mjs' ? { allowJs: true, checkJs: true } : {};
+        const program = ts.createProgram([...files, join(typesDir, 'readme-globals.d.ts')], { ...options, ...js, exactOptionalPropertyTypes: false, skipLibCheck: true });
         const problems = [];
         for (const d of ts.getPreEmitDiagnostics(program)) {
             const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
@@ -83,8 +89,18 @@ test('every code block of the README compiles under TypeScript strict', () => {
             const where = block === undefined ? d.file.fileName : `README.md:${block.line + line}`;
             problems.push(`${where}: TS${d.code} ${text}`);
         }
-        assert.deepEqual(problems, [], `README code that does not compile under strict:\n${problems.join('\n')}`);
+        return problems;
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
+}
+
+test('every code block of the README compiles under TypeScript strict', () => {
+    const problems = compileBlocks('.mts');
+    assert.deepEqual(problems, [], `README code that does not compile under strict:\n${problems.join('\n')}`);
+});
+
+test('every code block of the README type-checks as JavaScript (checkJs, strict)', () => {
+    const problems = compileBlocks('.mjs');
+    assert.deepEqual(problems, [], `README code that does not type-check as JavaScript:\n${problems.join('\n')}`);
 });
