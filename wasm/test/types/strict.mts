@@ -176,6 +176,19 @@ declare const ns: DurableObjectNamespaceLike;
     }
 }
 
+// Per-call events: each event's error typed by its type.
+{
+    const breaker = new CircuitBreaker({ name: 'payments' });
+    breaker.addEventListener('reject', (e) => console.log(e.name, e.error.reason, e.type));
+    breaker.addEventListener('fallback', (e) => console.log(e.error.message));
+    breaker.addEventListener('timeout', (e) => console.log(e.error.timeoutMs));
+    breaker.addEventListener('failure', (e) => console.log(`${e.error}`));
+    // @ts-expect-error a failure's error is unknown: narrow it first
+    breaker.addEventListener('failure', (e) => console.log(e.error.message));
+    // @ts-expect-error a success has no error
+    breaker.addEventListener('success', (e) => console.log(e.error.message));
+}
+
 // Option errors are TypeError or RangeError with a key.
 try {
     new CircuitBreaker({ openMs: 0 });
