@@ -6,17 +6,25 @@ export declare const MAX_NAME_LENGTH: 64;
 /** Checks a breaker name (1 to 64 of A-Z a-z 0-9 _ - . :); throws a RangeError naming the problem. */
 export declare function checkName(name: string): string;
 
-/** How the fleet shares probes and counts. */
-export interface FleetOptions {
+/**
+ * How the fleet shares probes and counts. `windowMs` and `buckets` go
+ * together (one without the other does not type-check, as the constructor
+ * refuses it).
+ */
+export type FleetOptions = {
     /** How long a probe lease lasts before the fleet counts the probe as failed, in ms (default: halfOpenMaxWaitMs, else 10000). */
     readonly leaseMs?: number;
-    /** Count a window policy's outcomes for the whole fleet over this many ms of the store's clock (a failureRate policy needs it to be counted). */
-    readonly windowMs?: number;
-    /** Buckets of `windowMs` (1..=64). */
-    readonly buckets?: number;
     /** Count a timeWindow policy's outcomes for the whole fleet in its own window. */
     readonly count?: boolean;
-}
+} & (
+    | {
+          /** Count a window policy's outcomes for the whole fleet over this many ms of the store's clock (a failureRate policy needs it to be counted). */
+          readonly windowMs: number;
+          /** Buckets of `windowMs` (1..=64). */
+          readonly buckets: number;
+      }
+    | { readonly windowMs?: never; readonly buckets?: never }
+);
 
 /** What a store does: read, compare-and-set on the generation, count (as the Lua scripts do). */
 export interface FleetRead {

@@ -716,7 +716,7 @@ export interface RegistryOptions {
      * or options (without `name`). Checked when the registry is built.
      * Default `{}` (the breaker's defaults).
      */
-    readonly defaults?: PresetName | CircuitBreakerOptions<any, unknown>;
+    readonly defaults?: PresetName | (CircuitBreakerOptions<any, unknown> & { readonly name?: never });
 }
 
 /** One breaker of {@link Registry.report}. */

@@ -210,6 +210,15 @@ try {
     new Registry({ default: 'httpApi' });
     // @ts-expect-error not a preset
     registry.get('x', 'mysql');
+    // @ts-expect-error the defaults cannot hold a name: each breaker has its own
+    new Registry({ defaults: { name: 'all', openMs: 1_000 } });
+    // adopt: remainingMs and k only with 'open'.
+    search.adopt({ state: 'open', remainingMs: 1_000, k: 1 });
+    search.adopt({ state: 'closed' });
+    // @ts-expect-error remainingMs only goes with 'open'
+    search.adopt({ state: 'closed', remainingMs: 1_000 });
+    // @ts-expect-error 'open' needs remainingMs
+    search.adopt({ state: 'open' });
     console.log(rows, found);
 }
 
@@ -226,5 +235,8 @@ try {
     new FleetBreaker({ name: 'api', store, trip: { consecutiveFailures: 5, failureRate: { percent: 50, window: 20 } } });
     // @ts-expect-error unknown option (syncMs is meant)
     new FleetBreaker({ name: 'api', store, sync: 1_000 });
+    new FleetBreaker({ name: 'api', store, trip: { failureRate: { percent: 50, window: 20 } }, fleet: { windowMs: 10_000, buckets: 10 } });
+    // @ts-expect-error windowMs and buckets go together
+    new FleetBreaker({ name: 'api', store, trip: { failureRate: { percent: 50, window: 20 } }, fleet: { windowMs: 10_000 } });
     console.log(res);
 }
