@@ -674,7 +674,9 @@ function checkExecuteOptions(options) {
     }
     for (const key of Object.keys(options)) {
         if (EXECUTE_KEYS.includes(key)) continue;
-        const breakerOption = ALL_KEYS.includes(key) ? ` (${key} is an option of the breaker: new CircuitBreaker({ ${key} }))` : '';
+        // A breaker's option (or a near miss of one) given per call: say where it goes.
+        const theirs = didYouMean(key, EXECUTE_KEYS) === undefined ? didYouMean(key, ALL_KEYS) : undefined;
+        const breakerOption = theirs === undefined ? '' : ` (${theirs} is an option of the breaker: new CircuitBreaker({ ${theirs} }))`;
         return optionError(TypeError, key, unknownKey('execute option', key, EXECUTE_KEYS, `execute takes ${EXECUTE_KEYS.join(', ')}${breakerOption}`));
     }
     const { signal } = options;

@@ -198,6 +198,7 @@ test('execute refuses unknown options, with the options it takes', async () => {
         return true;
     });
     await assert.rejects(b.execute(op, { sigal: AbortSignal.timeout(10) }), { name: 'TypeError', key: 'sigal', message: /^unknown execute option sigal; did you mean signal\? execute takes signal$/ });
+    await assert.rejects(b.execute(op, { timeout: 5 }), { name: 'TypeError', key: 'timeout', message: 'unknown execute option timeout; execute takes signal (timeoutMs is an option of the breaker: new CircuitBreaker({ timeoutMs }))' });
     await assert.rejects(b.execute(op, { signal: 'stop' }), { name: 'TypeError', key: 'signal', message: /^signal must be an AbortSignal, got "stop"/ });
     await assert.rejects(b.execute(op, new AbortController().signal), { name: 'TypeError', message: /execute\(fn, \{ signal \}\)/ });
     await assert.rejects(b.execute(op, 5), { name: 'TypeError', key: '', message: /^execute's options must be an object/ });
