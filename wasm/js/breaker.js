@@ -73,9 +73,15 @@ function describe(value) {
     return String(value);
 }
 
-/** An option's error, in the JS layer's words. */
+/**
+ * An option's error. The class rule, for every option: a value of the wrong
+ * type (a string for a number, an object for a function, an unknown or
+ * missing key) is a `TypeError`; a value of the right type that is not valid
+ * (a number out of range or not an integer, a bad name) is a `RangeError`.
+ * The message starts with the option's path, which is also `error.key`.
+ */
 function optionError(Ctor, key, message) {
-    return keyed(new Ctor(`halfopen: ${message}`), key);
+    return keyed(new Ctor(message), key);
 }
 
 function keyed(error, key) {
@@ -83,14 +89,118 @@ function keyed(error, key) {
     return error;
 }
 
+/** The core's wording of a value out of range (its ConfigError's Display). */
+const outOfRange = (key, value, min, max) => CONFIG_ERRORS[OUT_OF_RANGE].message(key, value, min, max);
+
+/**
+ * The error for a number option's value that is not valid: the core's
+ * wording (`openMs = 0 is out of range 1..=2147483647`) for every number,
+ * with the reason when the number is not an integer (`openMs = 1.5 is out
+ * of range 1..=2147483647: not an integer`). A value that is not a number at
+ * all is a TypeError (`openMs must be an integer in 1..=2147483647, got "5"
+ * (a string)`). `message` gives the range message (default: the core's).
+ */
+function numberError(key, value, min, max, message = outOfRange) {
+    if (typeof value !== 'number') {
+        return optionError(TypeError, key, `${key} must be an integer in ${min}..=${max}, got ${describe(value)}`);
+    }
+    const why = Number.isFinite(value) && !Number.isInteger(value) ? ': not an integer' : '';
+    return optionError(RangeError, key, `${message(key, value, min, max)}${why}`);
+}
+
+/** Whether `value` is an integer in min..=max. */
+const isIntegerIn = (value, min, max) => Number.isInteger(value) && value >= min && value <= max;
+
+/** The edit distance of two strings (Levenshtein), for "did you mean". */
+function editDistance(a, b) {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) {
+            next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        row = next;
+    }
+    return row[b.length];
+}
+
+/**
+ * The known name an unknown one was probably meant to be, or undefined: the
+ * same name in another case (`openms`), a name it starts or ends (`timeout`
+ * for `timeoutMs`, at least 3 characters), or one a typo or two away
+ * (`halfOpenMaxCall`, `sucessThreshold`; at most 1 edit for names under 6
+ * characters), case ignored. Ties go to the first candidate.
+ */
+function didYouMean(name, candidates) {
+    if (typeof name !== 'string' || name.length === 0) return undefined;
+    const lower = name.toLowerCase();
+    let best;
+    let bestScore = Infinity;
+    for (const candidate of candidates) {
+        const c = candidate.toLowerCase();
+        let score;
+        if (c === lower) score = 0;
+        else if (lower.length >= 3 && (c.startsWith(lower) || lower.startsWith(c))) score = 1;
+        else {
+            const d = editDistance(lower, c);
+            if (d <= (Math.min(lower.length, c.length) < 6 ? 1 : 2)) score = 1 + d;
+        }
+        if (score !== undefined && score < bestScore) {
+            best = candidate;
+            bestScore = score;
+        }
+    }
+    return best;
+}
+
+/** `unknown option X; did you mean Y? ...`: the message of an unknown key. */
+function unknownKey(what, name, candidates, list) {
+    const guess = didYouMean(name, candidates);
+    return `unknown ${what} ${name}; ${guess === undefined ? '' : `did you mean ${guess}? `}${list}`;
+}
+
 // ---------------------------------------------------------------------------
-// Errors
+// Errors, and `instanceof` across copies of the package
+//
+// A program can load two copies of this file: Node's ES module and CommonJS
+// entries, two bundles, two versions. Each exported class is then two
+// classes, and `e instanceof BrokenCircuitError` would be false for the
+// other copy's errors. So each exported class marks its prototype with a
+// brand, a registered symbol (`Symbol.for('halfopen.BrokenCircuitError')`,
+// the same in every copy and realm), and its `static [Symbol.hasInstance]`
+// checks the brand: `instanceof` is true for either copy's instances, and
+// for instances of subclasses (they inherit the prototype's brand). For a
+// subclass itself (`class MyError extends BrokenCircuitError`) the check is
+// the ordinary prototype-chain one. A branded error is an ordinary `Error`
+// (`instanceof Error`, `cause`, stack) as well.
+
+/** The brand key of each branded class. */
+const BRANDS = new Map();
+
+/** Marks `Class`'s prototype with the brand `halfopen.<name>` (a name that minifiers cannot change). */
+function brand(Class, name) {
+    const key = Symbol.for(`halfopen.${name}`);
+    BRANDS.set(Class, key);
+    Object.defineProperty(Class.prototype, key, { value: true });
+}
+
+/** `value instanceof ctor`, by the brand when `ctor` is a branded class itself. */
+function isInstance(ctor, value) {
+    const key = BRANDS.get(ctor);
+    if (key === undefined) return Function.prototype[Symbol.hasInstance].call(ctor, value);
+    return value !== null && (typeof value === 'object' || typeof value === 'function') && value[key] === true;
+}
 
 /**
  * The breaker rejected the call: it is open, or half-open with every trial
  * call in flight. The operation did not run. The message is the core's.
  */
 export class BrokenCircuitError extends Error {
+    /** True for a BrokenCircuitError of any copy of the package (see the brand above). */
+    static [Symbol.hasInstance](value) {
+        return isInstance(this, value);
+    }
+
     /**
      * @param {'open' | 'halfOpenFull' | 'clockOutOfRange'} reason
      * @param {number | undefined} retryAfterMs
@@ -104,9 +214,15 @@ export class BrokenCircuitError extends Error {
     }
 }
 BrokenCircuitError.prototype.name = 'BrokenCircuitError';
+brand(BrokenCircuitError, 'BrokenCircuitError');
 
 /** The breaker is isolated: every call is rejected until `reset()`. The message is the core's. */
 export class IsolatedCircuitError extends Error {
+    /** True for an IsolatedCircuitError of any copy of the package. */
+    static [Symbol.hasInstance](value) {
+        return isInstance(this, value);
+    }
+
     constructor() {
         super(rejectMessage('isolated', undefined));
         /** Always `isolated`. */
@@ -114,9 +230,15 @@ export class IsolatedCircuitError extends Error {
     }
 }
 IsolatedCircuitError.prototype.name = 'IsolatedCircuitError';
+brand(IsolatedCircuitError, 'IsolatedCircuitError');
 
 /** The operation took longer than `timeoutMs`: it was aborted and counted as a failure. */
 export class CallTimeoutError extends Error {
+    /** True for a CallTimeoutError of any copy of the package. */
+    static [Symbol.hasInstance](value) {
+        return isInstance(this, value);
+    }
+
     /** @param {number} timeoutMs */
     constructor(timeoutMs) {
         super(`call timed out after ${timeoutMs} ms (timeoutMs) and was aborted`);
@@ -125,9 +247,15 @@ export class CallTimeoutError extends Error {
     }
 }
 CallTimeoutError.prototype.name = 'CallTimeoutError';
+brand(CallTimeoutError, 'CallTimeoutError');
 
 /** `CircuitBreaker.restore` was given bytes the core refuses; nothing was restored. */
 export class SnapshotError extends Error {
+    /** True for a SnapshotError of any copy of the package. */
+    static [Symbol.hasInstance](value) {
+        return isInstance(this, value);
+    }
+
     /**
      * @param {string} reason
      * @param {string} message
@@ -139,6 +267,32 @@ export class SnapshotError extends Error {
     }
 }
 SnapshotError.prototype.name = 'SnapshotError';
+brand(SnapshotError, 'SnapshotError');
+
+/**
+ * A permit of `tryAcquire()` used wrongly: an outcome recorded twice
+ * (`code` `alreadyRecorded`), or after the permit was given back with
+ * `release()` (`alreadyReleased`). The breaker is unchanged by the call
+ * that threw.
+ */
+export class PermitError extends Error {
+    /** True for a PermitError of any copy of the package. */
+    static [Symbol.hasInstance](value) {
+        return isInstance(this, value);
+    }
+
+    /**
+     * @param {'alreadyRecorded' | 'alreadyReleased'} code
+     * @param {string} message
+     */
+    constructor(code, message) {
+        super(message);
+        /** `alreadyRecorded` or `alreadyReleased`. */
+        this.code = code;
+    }
+}
+PermitError.prototype.name = 'PermitError';
+brand(PermitError, 'PermitError');
 
 // ---------------------------------------------------------------------------
 // Options: JS checks the shape (known keys, numbers, integers); the core
@@ -206,7 +360,7 @@ function fields(path, value, names, visit) {
     for (const k of Object.keys(value)) {
         if (value[k] === undefined) continue;
         if (!names.includes(k)) {
-            throw optionError(TypeError, `${path}.${k}`, `unknown option ${path}.${k}; ${path} takes ${names.join(', ')}`);
+            throw optionError(TypeError, `${path}.${k}`, unknownKey('option', `${path}.${k}`, names.map((n) => `${path}.${n}`), `${path} takes ${names.join(', ')}`));
         }
         given++;
     }
@@ -238,10 +392,7 @@ function parseOptions(options) {
             return;
         }
         values.push(PROBE);
-        if (bad === undefined) {
-            const notNumber = typeof value !== 'number' || Number.isNaN(value);
-            bad = { path, value, Ctor: notNumber ? TypeError : RangeError };
-        }
+        bad ??= { path, value };
     };
     const js = {};
     for (const key of Object.keys(options)) {
@@ -259,7 +410,7 @@ function parseOptions(options) {
             }
             for (const policy of given) {
                 if (!Object.hasOwn(POLICIES, policy)) {
-                    throw optionError(TypeError, policy, `unknown trip policy ${policy}; the policies are ${names.join(', ')}`);
+                    throw optionError(TypeError, policy, unknownKey('trip policy', policy, names, `the policies are ${names.join(', ')}`));
                 }
                 const params = POLICIES[policy];
                 if (params === null) number(policy, value[policy]);
@@ -276,13 +427,10 @@ function parseOptions(options) {
             // A JS-side option: the core knows nothing of it, only of the
             // longest duration any option may have.
             const max = wasm.maxDurationMs();
-            if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-                const Ctor = typeof value !== 'number' || Number.isNaN(value) ? TypeError : RangeError;
-                throw optionError(Ctor, key, `timeoutMs must be an integer in 1..=${max}, got ${describe(value)}`);
-            }
+            if (!isIntegerIn(value, 1, max)) throw numberError(key, value, 1, max);
             js.timeoutMs = value;
         } else {
-            throw optionError(TypeError, key, `unknown option ${key}; the options are ${ALL_KEYS.join(', ')}`);
+            throw optionError(TypeError, key, unknownKey('option', key, ALL_KEYS, `the options are ${ALL_KEYS.join(', ')}`));
         }
     }
     js.trip = options.trip ?? { consecutiveFailures: 5 };
@@ -308,10 +456,12 @@ function configErrorFromCore(bad) {
     const key = k < 0 ? CONFLICT_KEY : CONFIG_KEYS[k];
     const { range, message } = CONFIG_ERRORS[kind] ?? CONFIG_ERRORS[CONFIG_ERRORS.length - 1];
     if (bad !== undefined && key === bad.path) {
-        // The value was not an integer (a JS type error): say so, with the
-        // range the core gave for the value it was given instead.
-        const within = kind === OUT_OF_RANGE ? ` in ${min}..=${max}` : '';
-        return optionError(bad.Ctor, key, `${key} must be an integer${within}, got ${describe(bad.value)}`);
+        // The value was not a safe integer (the core was given PROBE, below
+        // every range, instead): the class rule and the core's wording, with
+        // the range the core gave.
+        if (kind === OUT_OF_RANGE) return numberError(key, bad.value, min, max);
+        if (typeof bad.value !== 'number') return optionError(TypeError, key, `${key} must be an integer, got ${describe(bad.value)}`);
+        return optionError(RangeError, key, `${key} = ${bad.value} is not an integer`);
     }
     // The core's words, as they are.
     const Ctor = range ? RangeError : TypeError;
@@ -340,7 +490,7 @@ class Hooks {
             return NaN;
         }
         if (typeof t === 'number' && t >= 0 && t !== Infinity) return t;
-        this.fault ??= new TypeError(`halfopen: clock() must return a number of milliseconds >= 0, got ${describe(t)}`);
+        this.fault ??= new TypeError(`clock() must return a number of milliseconds >= 0, got ${describe(t)}`);
         return NaN;
     }
 
@@ -507,6 +657,35 @@ function isAbortSignal(value) {
     );
 }
 
+/** The options `execute` takes. */
+const EXECUTE_KEYS = ['signal'];
+
+/**
+ * The error for `execute`'s options, or undefined if they are good: an
+ * object of known keys (an unknown one is refused, with a guess at the key
+ * meant, and a hint when it is a breaker's option), `signal` an AbortSignal.
+ */
+function checkExecuteOptions(options) {
+    if (isAbortSignal(options)) {
+        return optionError(TypeError, '', 'execute takes its signal in an object: execute(fn, { signal }), got an AbortSignal');
+    }
+    if (!isPlainObject(options)) {
+        return optionError(TypeError, '', `execute's options must be an object { signal }, got ${describe(options)}`);
+    }
+    for (const key of Object.keys(options)) {
+        if (EXECUTE_KEYS.includes(key)) continue;
+        // A breaker's option (or a near miss of one) given per call: say where it goes.
+        const theirs = didYouMean(key, EXECUTE_KEYS) === undefined ? didYouMean(key, ALL_KEYS) : undefined;
+        const breakerOption = theirs === undefined ? '' : ` (${theirs} is an option of the breaker: new CircuitBreaker({ ${theirs} }))`;
+        return optionError(TypeError, key, unknownKey('execute option', key, EXECUTE_KEYS, `execute takes ${EXECUTE_KEYS.join(', ')}${breakerOption}`));
+    }
+    const { signal } = options;
+    if (signal !== undefined && !isAbortSignal(signal)) {
+        return optionError(TypeError, 'signal', `signal must be an AbortSignal, got ${describe(signal)}`);
+    }
+    return undefined;
+}
+
 function isThenable(value) {
     return (
         value !== null &&
@@ -529,6 +708,19 @@ function startedOf(inner, token) {
     return token & TIMED_PERMIT ? inner.started_ms() : UNTIMED;
 }
 
+/** How a permit ended when it was given back without an outcome. */
+const RELEASED = -1;
+const OUTCOME_NAMES = { [SUCCESS]: 'success', [FAILURE]: 'failure', [IGNORE]: 'ignore' };
+
+/** The PermitError for recording `outcome` on a permit that ended with `done`. */
+function permitMisuse(done, outcome) {
+    const call = `${OUTCOME_NAMES[outcome]}()`;
+    if (done === RELEASED) {
+        return new PermitError('alreadyReleased', `permit.${call} after release(): the permit was given back without an outcome; take a new one with tryAcquire()`);
+    }
+    return new PermitError('alreadyRecorded', `permit.${call} after ${OUTCOME_NAMES[done]}(): a permit records one outcome; take a new one with tryAcquire()`);
+}
+
 /**
  * The right to make one call. Record how it ended with exactly one of
  * `success()`, `failure()` or `ignore()`; `release()` gives it back without
@@ -539,7 +731,8 @@ class Permit {
     #hooks;
     #token;
     #started;
-    #done = false;
+    /** How the permit ended: an outcome code, or RELEASED; undefined while it is held. */
+    #done = undefined;
 
     constructor(inner, hooks, token, started) {
         this.#inner = inner;
@@ -550,10 +743,8 @@ class Permit {
     }
 
     #finish(outcome) {
-        if (this.#done) {
-            throw new Error('halfopen: this permit already recorded its outcome');
-        }
-        this.#done = true;
+        if (this.#done !== undefined) throw permitMisuse(this.#done, outcome);
+        this.#done = outcome;
         if (this.#token & HALF_OPEN_PERMIT) lost?.unregister(this);
         this.#inner.record(this.#token, this.#started, outcome);
         this.#hooks.check();
@@ -576,8 +767,8 @@ class Permit {
 
     /** Gives the permit back without an outcome; a no-op once one is recorded. */
     release() {
-        if (this.#done) return;
-        this.#done = true;
+        if (this.#done !== undefined) return;
+        this.#done = RELEASED;
         if (this.#token & HALF_OPEN_PERMIT) lost?.unregister(this);
         this.#inner.release(this.#token, this.#started);
         this.#hooks.check();
@@ -596,6 +787,11 @@ let tripOf;
  * A circuit breaker. See index.d.ts for the documented API.
  */
 export class CircuitBreaker extends EventTarget {
+    /** True for a CircuitBreaker of any copy of the package (see the brand of the errors). */
+    static [Symbol.hasInstance](value) {
+        return isInstance(this, value);
+    }
+
     #inner;
     #name;
     #trip;
@@ -675,7 +871,16 @@ export class CircuitBreaker extends EventTarget {
                 throw optionError(TypeError, 'sameClock', `sameClock must be a boolean, got ${describe(sameClock)}`);
             }
         }
-        const breaker = new CircuitBreaker(options);
+        let breaker;
+        try {
+            breaker = new CircuitBreaker(options);
+        } catch (error) {
+            // A near miss of restore's own option.
+            if (error instanceof TypeError && /^unknown option /.test(error.message) && didYouMean(error.key, ['sameClock']) !== undefined) {
+                throw optionError(TypeError, error.key, unknownKey('option', error.key, ['sameClock'], `restore takes sameClock and the breaker's options`));
+            }
+            throw error;
+        }
         if (snapshot === undefined || snapshot === null) return breaker;
         let bytes;
         if (ArrayBuffer.isView(snapshot)) {
@@ -684,7 +889,7 @@ export class CircuitBreaker extends EventTarget {
             bytes = new Uint8Array(snapshot);
         } else {
             throw new TypeError(
-                `halfopen: restore(snapshot) takes the bytes of snapshot() (a Uint8Array, an ArrayBuffer or a view), got ${describe(snapshot)}`,
+                `restore(snapshot) takes the bytes of snapshot() (a Uint8Array, an ArrayBuffer or a view), got ${describe(snapshot)}`,
             );
         }
         // Date.now survives restarts; a user's clock may not (performance.now,
@@ -719,13 +924,12 @@ export class CircuitBreaker extends EventTarget {
     execute(fn, options) {
         let signal;
         if (options !== undefined) {
-            signal = options?.signal;
-            if (signal !== undefined && !isAbortSignal(signal)) {
-                return Promise.reject(new TypeError(`halfopen: execute's signal must be an AbortSignal, got ${describe(signal)}`));
-            }
+            const refused = checkExecuteOptions(options);
+            if (refused !== undefined) return Promise.reject(refused);
+            signal = options.signal;
         }
         if (typeof fn !== 'function') {
-            return Promise.reject(new TypeError(`halfopen: execute(fn) takes a function, got ${describe(fn)}`));
+            return Promise.reject(new TypeError(`execute(fn) takes a function, got ${describe(fn)}`));
         }
         if (signal?.aborted) return Promise.reject(signal.reason);
         const inner = this.#inner;
@@ -986,14 +1190,12 @@ export class CircuitBreaker extends EventTarget {
         }
         const { remainingMs, k = 0 } = fleet;
         if (code === FLEET_OPEN) {
+            // The core checks an integer's range (below); a value that is not
+            // an integer gets the core's wording here.
             if (!Number.isInteger(remainingMs)) {
-                const Ctor = typeof remainingMs !== 'number' || Number.isNaN(remainingMs) ? TypeError : RangeError;
-                throw optionError(Ctor, 'remainingMs', `remainingMs must be an integer of milliseconds, got ${describe(remainingMs)}`);
+                throw numberError('remainingMs', remainingMs, 0, wasm.maxDurationMs(), (_, value) => FLEET_ERROR(value));
             }
-            if (!Number.isInteger(k) || k < 0 || k > 0xffff_ffff) {
-                const Ctor = typeof k !== 'number' || Number.isNaN(k) ? TypeError : RangeError;
-                throw optionError(Ctor, 'k', `k must be an integer in 0..=4294967295, got ${describe(k)}`);
-            }
+            if (!isIntegerIn(k, 0, 0xffff_ffff)) throw numberError('k', k, 0, 0xffff_ffff);
         } else if (remainingMs !== undefined || fleet.k !== undefined) {
             throw optionError(TypeError, remainingMs !== undefined ? 'remainingMs' : 'k', `remainingMs and k only go with state 'open', not ${describe(fleet.state)}`);
         }
@@ -1006,7 +1208,7 @@ export class CircuitBreaker extends EventTarget {
     /** Calls `listener` at every change of state; returns a function that unsubscribes it. */
     onStateChange(listener) {
         if (typeof listener !== 'function') {
-            throw new TypeError(`halfopen: onStateChange(listener) takes a function, got ${describe(listener)}`);
+            throw new TypeError(`onStateChange(listener) takes a function, got ${describe(listener)}`);
         }
         const listeners = this.#hooks.listeners;
         // A set keeps each listener once; wrapping makes each subscription its own.
@@ -1028,6 +1230,8 @@ export class CircuitBreaker extends EventTarget {
         return bytes;
     }
 }
+
+brand(CircuitBreaker, 'CircuitBreaker');
 
 // ---------------------------------------------------------------------------
 // Presets: the core's named configurations (halfopen::presets), as options.
@@ -1089,7 +1293,9 @@ function healthOf(trip, m) {
 function resolveOptions(options, where) {
     if (typeof options !== 'string') return options;
     if (!Object.hasOwn(PRESETS, options)) {
-        throw optionError(TypeError, 'preset', `${where}: unknown preset ${JSON.stringify(options)}; the presets are ${Object.keys(PRESETS).join(', ')}`);
+        const guess = didYouMean(options, Object.keys(PRESETS));
+        const meant = guess === undefined ? '' : `did you mean ${guess}? `;
+        throw optionError(TypeError, 'preset', `${where}: unknown preset ${JSON.stringify(options)}; ${meant}the presets are ${Object.keys(PRESETS).join(', ')}`);
     }
     return PRESETS[options];
 }
@@ -1120,7 +1326,7 @@ export class Registry {
         if (options === undefined) options = {};
         if (!isPlainObject(options)) throw optionError(TypeError, '', `Registry options must be an object, got ${describe(options)}`);
         for (const key of Object.keys(options)) {
-            if (key !== 'defaults') throw optionError(TypeError, key, `unknown Registry option ${key}; the options are defaults`);
+            if (key !== 'defaults') throw optionError(TypeError, key, unknownKey('Registry option', key, ['defaults'], 'the options are defaults'));
         }
         const defaults = resolveOptions(options.defaults, 'Registry defaults');
         if (defaults !== undefined) {

@@ -6,17 +6,25 @@ export declare const MAX_NAME_LENGTH: 64;
 /** Checks a breaker name (1 to 64 of A-Z a-z 0-9 _ - . :); throws a RangeError naming the problem. */
 export declare function checkName(name: string): string;
 
-/** How the fleet shares probes and counts. */
-export interface FleetOptions {
+/**
+ * How the fleet shares probes and counts. `windowMs` and `buckets` go
+ * together (one without the other does not type-check, as the constructor
+ * refuses it).
+ */
+export type FleetOptions = {
     /** How long a probe lease lasts before the fleet counts the probe as failed, in ms (default: halfOpenMaxWaitMs, else 10000). */
     readonly leaseMs?: number;
-    /** Count a window policy's outcomes for the whole fleet over this many ms of the store's clock (a failureRate policy needs it to be counted). */
-    readonly windowMs?: number;
-    /** Buckets of `windowMs` (1..=64). */
-    readonly buckets?: number;
     /** Count a timeWindow policy's outcomes for the whole fleet in its own window. */
     readonly count?: boolean;
-}
+} & (
+    | {
+          /** Count a window policy's outcomes for the whole fleet over this many ms of the store's clock (a failureRate policy needs it to be counted). */
+          readonly windowMs: number;
+          /** Buckets of `windowMs` (1..=64). */
+          readonly buckets: number;
+      }
+    | { readonly windowMs?: never; readonly buckets?: never }
+);
 
 /** What a store does: read, compare-and-set on the generation, count (as the Lua scripts do). */
 export interface FleetRead {
@@ -35,7 +43,7 @@ export interface FleetStore {
     subscribe?(name: string, onChange: (gen: string) => void): Promise<(() => unknown) | undefined>;
 }
 
-export interface FleetBreakerOptions<F = never> extends CircuitBreakerOptions<F> {
+export interface FleetBreakerOptions<R = any, F = never> extends CircuitBreakerOptions<R, F> {
     /** The breaker name every instance of the fleet shares. */
     readonly name: string;
     /** Where the fleet record lives. */
@@ -68,18 +76,27 @@ export interface FleetChange {
     readonly error?: unknown;
 }
 
-export declare class FleetBreaker<F = never> {
-    constructor(options: FleetBreakerOptions<F>);
+/**
+ * A local breaker kept in step with its fleet. Its options are the
+ * breaker's and its own, with the same error rule (a `TypeError` for a
+ * wrong type or an unknown key, with the key most likely meant; a
+ * `RangeError` for a value out of range).
+ *
+ * @typeParam R - what its operations resolve to (as {@link CircuitBreaker}'s).
+ * @typeParam F - what the `fallback` option resolves to.
+ */
+export declare class FleetBreaker<R = any, F = never> {
+    constructor(options: FleetBreakerOptions<R, F>);
     readonly name: string;
     /** The local breaker. */
-    readonly local: CircuitBreaker<F>;
+    readonly local: CircuitBreaker<R, F>;
     /** The configuration text instances sharing the fleet must agree on. */
     readonly configText: string;
     readonly state: State;
     /** Resolves after the first exchange with the store; rejects with a FleetConfigError if the fleet refused this instance. */
     ready(): Promise<void>;
     /** Runs `fn` if the fleet allows it; the store is never awaited here. */
-    execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<Awaited<T> | F>;
+    execute<T extends R>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<Awaited<T> | F>;
     tryAcquire(): Permit | undefined;
     isolate(): void;
     reset(): void;
@@ -159,7 +176,7 @@ export declare class DurableObjectFleetStore {
 }
 
 /** A FleetBreaker whose record is in the HalfOpenFleet Durable Object bound as `namespace`. */
-export declare function durableObjectFleet<F = never>(namespace: DurableObjectNamespaceLike, options: Omit<FleetBreakerOptions<F>, 'store'>): FleetBreaker<F>;
+export declare function durableObjectFleet<R = any, F = never>(namespace: DurableObjectNamespaceLike, options: Omit<FleetBreakerOptions<R, F>, 'store'>): FleetBreaker<R, F>;
 
 /** The core's fleet rules for one configuration, as the fleet `.wasm` gives them (records cross as `GEN|TEXT`). */
 export interface FleetRulesHandle {

@@ -11,7 +11,7 @@
 // Nothing runs at module scope: no timer, no random number, no I/O. A
 // FleetBreaker starts nothing until its first call (Workers create it in a
 // request).
-import { CircuitBreaker, BrokenCircuitError } from './breaker.js';
+import { CircuitBreaker, BrokenCircuitError, CallTimeoutError, PermitError } from './breaker.js';
 import { FleetRules, closedRecord, parseRecord } from './halfopen_fleet.js';
 import { READ_LUA, WRITE_LUA, COUNT_LUA } from './fleet-lua.js';
 
@@ -24,16 +24,16 @@ export const MAX_NAME_LENGTH = 64;
  */
 export function checkName(name) {
     if (typeof name !== 'string') {
-        throw keyed(new TypeError(`halfopen: fleet name must be a string, got ${describe(name)}`), 'name');
+        throw keyed(new TypeError(`name must be a string, got ${describe(name)}`), 'name');
     }
-    if (name.length === 0) throw keyed(new RangeError('halfopen: breaker name is empty'), 'name');
+    if (name.length === 0) throw keyed(new RangeError('breaker name is empty'), 'name');
     if (name.length > MAX_NAME_LENGTH) {
-        throw keyed(new RangeError(`halfopen: breaker name is ${name.length} bytes long: at most ${MAX_NAME_LENGTH}`), 'name');
+        throw keyed(new RangeError(`breaker name is ${name.length} bytes long: at most ${MAX_NAME_LENGTH}`), 'name');
     }
     const bad = name.search(/[^A-Za-z0-9_.:-]/);
     if (bad >= 0) {
         throw keyed(
-            new RangeError(`halfopen: breaker name ${JSON.stringify(name)} has ${JSON.stringify(name[bad])} at byte ${bad}: use A-Z a-z 0-9 _ - . :`),
+            new RangeError(`breaker name ${JSON.stringify(name)} has ${JSON.stringify(name[bad])} at byte ${bad}: use A-Z a-z 0-9 _ - . :`),
             'name',
         );
     }
@@ -53,8 +53,79 @@ function keyed(error, key) {
     return error;
 }
 
+/**
+ * The known name an unknown one was probably meant to be (the rule of
+ * breaker.js's didYouMean, which is not exported): the same name in another
+ * case, a name it starts or ends (3 characters or more), or one or two edits
+ * away (one for names under 6 characters).
+ */
+function didYouMean(name, candidates) {
+    const lower = String(name).toLowerCase();
+    const distance = (a, b) => {
+        let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+        for (let i = 1; i <= a.length; i++) {
+            const next = [i];
+            for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+            row = next;
+        }
+        return row[b.length];
+    };
+    let best;
+    let bestScore = Infinity;
+    for (const candidate of candidates) {
+        const c = candidate.toLowerCase();
+        let score;
+        if (c === lower) score = 0;
+        else if (lower.length >= 3 && (c.startsWith(lower) || lower.startsWith(c))) score = 1;
+        else {
+            const d = distance(lower, c);
+            if (d <= (Math.min(lower.length, c.length) < 6 ? 1 : 2)) score = 1 + d;
+        }
+        if (score !== undefined && score < bestScore) [best, bestScore] = [candidate, score];
+    }
+    return best;
+}
+
+/** `did you mean X? ` for an unknown key, or nothing. */
+function guess(name, candidates) {
+    const g = didYouMean(name, candidates);
+    return g === undefined ? '' : `did you mean ${g}? `;
+}
+
+/** Whether `execute`'s options are `{ signal? }` with a signal that looks like one. */
+function plainExecuteOptions(options) {
+    if (typeof options !== 'object' || options === null || Object.keys(options).some((k) => k !== 'signal')) return false;
+    const { signal } = options;
+    return signal === undefined || (typeof signal === 'object' && signal !== null && typeof signal.addEventListener === 'function');
+}
+
+/** FleetBreaker's own options (the others are the local breaker's). */
+const FLEET_BREAKER_KEYS = ['name', 'store', 'syncMs', 'deadlineMs', 'fleet'];
+const FLEET_KEYS = ['leaseMs', 'windowMs', 'buckets', 'count'];
+
+// `instanceof` across copies of the package (ES module and CommonJS entries,
+// two bundles): as the base package's classes (breaker.js), each error class
+// checks a brand, the registered symbol `Symbol.for('halfopen.<ClassName>')`
+// on its prototype; a subclass itself is checked by its prototype chain.
+const BRANDS = new Map();
+function brand(Class, name) {
+    const key = Symbol.for(`halfopen.${name}`);
+    BRANDS.set(Class, key);
+    Object.defineProperty(Class.prototype, key, { value: true });
+}
+function isInstance(ctor, value) {
+    const key = BRANDS.get(ctor);
+    if (key === undefined) return Function.prototype[Symbol.hasInstance].call(ctor, value);
+    return value !== null && (typeof value === 'object' || typeof value === 'function') && value[key] === true;
+}
+
 /** The fleet refused this instance: its configuration differs from the fleet's. */
 export class FleetConfigError extends Error {
+    /** True for a FleetConfigError of any copy of the package. */
+    static [Symbol.hasInstance](value) {
+        return isInstance(this, value);
+    }
+
     constructor(name, difference) {
         super(`halfopen: fleet ${name}: this instance's configuration differs from the fleet's (${difference}): it stays a local breaker`);
         this.fleetName = name;
@@ -62,14 +133,21 @@ export class FleetConfigError extends Error {
     }
 }
 FleetConfigError.prototype.name = 'FleetConfigError';
+brand(FleetConfigError, 'FleetConfigError');
 
 /** A store call failed (deadline, connection, a reply the scripts never give). */
 export class FleetStoreError extends Error {
+    /** True for a FleetStoreError of any copy of the package. */
+    static [Symbol.hasInstance](value) {
+        return isInstance(this, value);
+    }
+
     constructor(message, options) {
         super(`halfopen: fleet store: ${message}`, options);
     }
 }
 FleetStoreError.prototype.name = 'FleetStoreError';
+brand(FleetStoreError, 'FleetStoreError');
 
 // ---------------------------------------------------------------------------
 // Records as the fleet .wasm gives them: `GEN|TEXT`.
@@ -227,8 +305,9 @@ export function fleetRules(pairs, leaseMs, windowMs, buckets) {
     try {
         return new FleetRules(pairs, leaseMs, windowMs, buckets);
     } catch (e) {
+        // The core's words, as the breaker's range errors.
         const m = /^(fleet\.\w+)/.exec(e.message);
-        throw keyed(new RangeError(`halfopen: ${e.message}`), m ? m[1] : 'fleet');
+        throw keyed(new RangeError(e.message), m ? m[1] : 'fleet');
     }
 }
 
@@ -249,9 +328,12 @@ function fleetShape(f, breakerOptions) {
 function integerOption(options, key, min, max, fallback) {
     const v = options[key];
     if (v === undefined) return fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-        const Ctor = typeof v !== 'number' || Number.isNaN(v) ? TypeError : RangeError;
-        throw keyed(new Ctor(`halfopen: ${key} must be an integer in ${min}..=${max}, got ${describe(v)}`), key);
+    // The breaker's rule and wording: not a number is a TypeError; a number
+    // out of range or not an integer a RangeError.
+    if (typeof v !== 'number') throw keyed(new TypeError(`${key} must be an integer in ${min}..=${max}, got ${describe(v)}`), key);
+    if (!Number.isInteger(v) || v < min || v > max) {
+        const why = Number.isFinite(v) && !Number.isInteger(v) ? ': not an integer' : '';
+        throw keyed(new RangeError(`${key} = ${v} is out of range ${min}..=${max}${why}`), key);
     }
     return v;
 }
@@ -340,35 +422,44 @@ export class FleetBreaker {
 
     constructor(options) {
         if (typeof options !== 'object' || options === null) {
-            throw new TypeError(`halfopen: FleetBreaker takes an options object, got ${describe(options)}`);
+            throw keyed(new TypeError(`FleetBreaker takes an options object, got ${describe(options)}`), '');
         }
         const { name, store, syncMs, deadlineMs, fleet, ...breakerOptions } = options;
         this.#name = checkName(name);
         if (typeof store !== 'object' || store === null || typeof store.read !== 'function' && typeof store.apply !== 'function') {
-            throw keyed(new TypeError(`halfopen: FleetBreaker needs a store (RedisFleetStore or DurableObjectFleetStore), got ${describe(store)}`), 'store');
+            throw keyed(new TypeError(`store: FleetBreaker needs a store (RedisFleetStore or DurableObjectFleetStore), got ${describe(store)}`), 'store');
         }
         this.#syncMs = integerOption(options, 'syncMs', 10, MAX_DURATION_MS, 1_000);
         this.#deadlineMs = integerOption(options, 'deadlineMs', 1, 60_000, 250);
         const f = fleet ?? {};
-        if (typeof f !== 'object' || f === null) throw keyed(new TypeError(`halfopen: fleet must be an object {leaseMs, windowMs, buckets, count}, got ${describe(fleet)}`), 'fleet');
+        if (typeof f !== 'object' || f === null) throw keyed(new TypeError(`fleet must be an object {leaseMs, windowMs, buckets, count}, got ${describe(fleet)}`), 'fleet');
         for (const k of Object.keys(f)) {
-            if (!['leaseMs', 'windowMs', 'buckets', 'count'].includes(k)) {
-                throw keyed(new TypeError(`halfopen: unknown option fleet.${k}; fleet takes leaseMs, windowMs, buckets, count`), `fleet.${k}`);
+            if (!FLEET_KEYS.includes(k)) {
+                throw keyed(new TypeError(`unknown option fleet.${k}; ${guess(k, FLEET_KEYS).replace(/mean (\w+)/, 'mean fleet.$1')}fleet takes ${FLEET_KEYS.join(', ')}`), `fleet.${k}`);
             }
         }
-        // The local breaker checks every breaker option, with the core's words.
-        this.#local = new CircuitBreaker(breakerOptions);
-        for (const [k, v] of [['fleet.leaseMs', f.leaseMs], ['fleet.windowMs', f.windowMs], ['fleet.buckets', f.buckets]]) {
-            if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v))) {
-                throw keyed(new TypeError(`halfopen: ${k} must be an integer, got ${describe(v)}`), k);
+        // The local breaker checks every breaker option, with the core's
+        // words; an unknown key may be a near miss of one of FleetBreaker's.
+        try {
+            this.#local = new CircuitBreaker(breakerOptions);
+        } catch (e) {
+            if (e instanceof TypeError && /^unknown option /.test(e.message) && !/did you mean/.test(e.message)) {
+                const g = guess(e.key, FLEET_BREAKER_KEYS);
+                if (g !== '') throw keyed(new TypeError(`unknown option ${e.key}; ${g}FleetBreaker takes ${FLEET_BREAKER_KEYS.join(', ')} and the breaker's options`), e.key);
             }
+            throw e;
+        }
+        for (const [k, v] of [['fleet.leaseMs', f.leaseMs], ['fleet.windowMs', f.windowMs], ['fleet.buckets', f.buckets]]) {
+            if (v === undefined || Number.isInteger(v)) continue;
+            if (typeof v !== 'number') throw keyed(new TypeError(`${k} must be an integer, got ${describe(v)}`), k);
+            throw keyed(new RangeError(`${k} = ${v} is not an integer`), k);
         }
         if (f.count !== undefined && typeof f.count !== 'boolean') {
-            throw keyed(new TypeError(`halfopen: fleet.count must be a boolean, got ${describe(f.count)}`), 'fleet.count');
+            throw keyed(new TypeError(`fleet.count must be a boolean, got ${describe(f.count)}`), 'fleet.count');
         }
         if ((f.windowMs === undefined) !== (f.buckets === undefined)) {
             const k = f.windowMs === undefined ? 'fleet.windowMs' : 'fleet.buckets';
-            throw keyed(new TypeError(`halfopen: fleet.windowMs and fleet.buckets go together: ${k} is missing`), k);
+            throw keyed(new TypeError(`fleet.windowMs and fleet.buckets go together: ${k} is missing`), k);
         }
         ({ leaseMs: this.#leaseMs, windowMs: this.#windowMs, buckets: this.#buckets } = fleetShape(f, breakerOptions));
         this.#pairs = configPairs(breakerOptions);
@@ -478,6 +569,9 @@ export class FleetBreaker {
 
     /** Runs `fn` if the fleet allows it; see fleet.d.ts. The store is never awaited here. */
     execute(fn, options) {
+        // Options the local breaker refuses (an unknown key, a signal that is
+        // not one): it rejects before it acquires anything, in its words.
+        if (options !== undefined && !plainExecuteOptions(options)) return this.#local.execute(fn, options);
         if (this.#pollOnCalls) this.#poll();
         else if (!this.#started) this.#start();
         if (this.#recorded === 'closed' || !this.#leasedProbes()) return this.#local.execute(fn, options);
@@ -539,8 +633,7 @@ export class FleetBreaker {
             signal?.addEventListener('abort', onAbort, { once: true });
             if (this.#timeoutMs > 0) {
                 timer = setTimeout(() => {
-                    const error = new Error(`halfopen: the call took longer than its ${this.#timeoutMs} ms timeout`);
-                    error.name = 'CallTimeoutError';
+                    const error = new CallTimeoutError(this.#timeoutMs);
                     controller.abort(error);
                     end('failure', () => reject(error));
                 }, this.#timeoutMs);
@@ -590,10 +683,14 @@ export class FleetBreaker {
             this.#giveBack(period);
             return undefined;
         }
-        let done = false;
+        let done = undefined;
         const finish = (outcome) => {
-            if (done) throw new Error('halfopen: this permit already recorded its outcome');
-            done = true;
+            if (done) {
+                throw done === 'release'
+                    ? new PermitError('alreadyReleased', `permit.${outcome}() after release(): the permit was given back without an outcome; take a new one with tryAcquire()`)
+                    : new PermitError('alreadyRecorded', `permit.${outcome}() after ${done}(): a permit records one outcome; take a new one with tryAcquire()`);
+            }
+            done = outcome;
             permit[outcome]();
             if (outcome === 'ignore') this.#giveBack(period);
             else this.#enqueue({ type: 'probe', period, success: outcome === 'success' });
@@ -604,7 +701,7 @@ export class FleetBreaker {
             ignore: () => finish('ignore'),
             release: () => {
                 if (done) return;
-                done = true;
+                done = 'release';
                 permit.release();
                 this.#giveBack(period);
             },

@@ -6,10 +6,11 @@
  * ```ts
  * import { CircuitBreaker, BrokenCircuitError } from 'halfopen';
  *
- * const breaker = new CircuitBreaker({
+ * const breaker = new CircuitBreaker<Response>({
  *   trip: { consecutiveFailures: 5 },
  *   openMs: 30_000,
  *   timeoutMs: 2_000,
+ *   isResultFailure: (res) => res.status >= 500,
  * });
  *
  * try {
@@ -22,6 +23,25 @@
  * The behaviour (states, trip policies, backoff, half-open trials, option
  * ranges) is the same on every target of halfopen, and specified in the
  * project's BEHAVIOR.md.
+ *
+ * The package has named exports only (no default export): `import {
+ * CircuitBreaker } from 'halfopen'`, `const { CircuitBreaker } =
+ * require('halfopen')`.
+ *
+ * Errors follow one rule. An option of the wrong type (a string for a
+ * number, an object for a function, an unknown or missing key) throws a
+ * `TypeError`; an option of the right type with a value that is not valid
+ * (a number out of range or not an integer, such as `openMs: 0` or
+ * `openMs: 1.5`) a `RangeError`. Both name the option by its path in the
+ * message and in `key` ({@link OptionError}); a number's range error reads
+ * `openMs = 0 is out of range 1..=2147483647` (the Rust crate's words), with
+ * `: not an integer` after it for a fraction. An unknown key is refused
+ * with the key most likely meant (`unknown option timeout; did you mean
+ * timeoutMs?`), in the constructor's options, a trip policy, `execute`'s
+ * options and the {@link Registry}'s. A permit used wrongly throws a
+ * {@link PermitError}. `instanceof` works across copies of the package (its
+ * ES module and CommonJS entries, two bundles): each exported class checks a
+ * brand registered as `Symbol.for('halfopen.<ClassName>')`.
  *
  * @packageDocumentation
  */
@@ -59,8 +79,28 @@ export type WindowRules =
           readonly failures: number;
       };
 
+/** The `failureRate` policy: over the last `window` recorded outcomes. */
+export type FailureRatePolicy = WindowRules & {
+    /** How many of the last outcomes the window holds (1 ..= 64). */
+    readonly window: number;
+    /** The rate rule's minimum of outcomes in the window (1 ..= `window`). Default 1. */
+    readonly minimumCalls?: number;
+};
+
+/** The `timeWindow` policy: over the outcomes of the last `windowMs` milliseconds. */
+export type TimeWindowPolicy = WindowRules & {
+    /** How many milliseconds the window spans (a multiple of `buckets`, at most 2^31 - 1). */
+    readonly windowMs: number;
+    /** How many buckets the window is kept in (1 ..= 64). */
+    readonly buckets: number;
+    /** The rate rule's minimum of outcomes in the window (1 ..= 2^31 - 1). Default 1. */
+    readonly minimumCalls?: number;
+};
+
 /**
- * When a closed breaker opens: exactly one policy.
+ * When a closed breaker opens: exactly one policy. Two in one object do
+ * not type-check (the others are `?: never`), as the constructor refuses
+ * them (`trip: more than one trip policy was given; choose one`).
  *
  * - `consecutiveFailures: N` (1 ..= 65535): after N failures in a row.
  * - `failureRate`: over the last `window` recorded outcomes (1 ..= 64).
@@ -78,25 +118,9 @@ export type WindowRules =
  * 60 s" is `{ timeWindow: { failures: 5, windowMs: 60_000, buckets: 12 } }`.
  */
 export type TripPolicy =
-    | { readonly consecutiveFailures: number }
-    | {
-          readonly failureRate: WindowRules & {
-              /** How many of the last outcomes the window holds (1 ..= 64). */
-              readonly window: number;
-              /** The rate rule's minimum of outcomes in the window (1 ..= `window`). Default 1. */
-              readonly minimumCalls?: number;
-          };
-      }
-    | {
-          readonly timeWindow: WindowRules & {
-              /** How many milliseconds the window spans (a multiple of `buckets`, at most 2^31 - 1). */
-              readonly windowMs: number;
-              /** How many buckets the window is kept in (1 ..= 64). */
-              readonly buckets: number;
-              /** The rate rule's minimum of outcomes in the window (1 ..= 2^31 - 1). Default 1. */
-              readonly minimumCalls?: number;
-          };
-      };
+    | { readonly consecutiveFailures: number; readonly failureRate?: never; readonly timeWindow?: never }
+    | { readonly consecutiveFailures?: never; readonly failureRate: FailureRatePolicy; readonly timeWindow?: never }
+    | { readonly consecutiveFailures?: never; readonly failureRate?: never; readonly timeWindow: TimeWindowPolicy };
 
 /**
  * Longer open periods for a downstream that keeps failing its trials: the
@@ -127,21 +151,36 @@ export interface Jitter {
  * How a breaker decides, and what it does around calls.
  *
  * Every number is an integer; durations are milliseconds. An invalid option
- * throws from the constructor a `TypeError` (wrong type, unknown or missing
- * key) or a `RangeError` (out of range) whose message names the option by
- * its path (`openMs`, `failureRate.window`, `backoff.maxOpenMs`) and the
- * valid range, and whose `key` property is that path (see
- * {@link OptionError}).
+ * throws from the constructor, whose message names the option by its path
+ * (`openMs`, `failureRate.window`, `backoff.maxOpenMs`) and the valid
+ * range, and whose `key` property is that path (see {@link OptionError}):
+ *
+ * - a `TypeError` for a value of the wrong type: not a number (`openMs:
+ *   '100'`: `openMs must be an integer in 1..=2147483647, got "100" (a
+ *   string)`), not a function, not an object; an unknown key (with the key
+ *   most likely meant: `unknown option timeout; did you mean timeoutMs?`),
+ *   a missing key (`backoff.maxOpenMs is missing`), two trip policies;
+ * - a `RangeError` for a number that is not valid: out of range (`openMs =
+ *   0 is out of range 1..=2147483647`), not an integer (`openMs = 1.5 is
+ *   out of range 1..=2147483647: not an integer`), not a multiple
+ *   (`timeWindow.windowMs`); and for a bad `name`.
  *
  * The core checks every value: the message of an error it reports (out of
  * range, not a multiple, a policy's key missing, two policies) is its own
- * wording, the same as the Rust crate's (`openMs = 0 is out of range
- * 1..=2147483647`). So is the message of every rejection and of every
- * refused snapshot.
+ * wording, the same as the Rust crate's. So is the message of every
+ * rejection and of every refused snapshot.
  *
+ * The callbacks are declared as methods, so a callback whose parameter is
+ * annotated with a narrower type (`isFailure: (e: Error) => ...`) is
+ * accepted.
+ *
+ * @typeParam R - what the operations of {@link CircuitBreaker.execute}
+ *   resolve to: the parameter of `isResultFailure` (inferred from its
+ *   annotation, or given: `new CircuitBreaker<Response>({ ... })`; `any`
+ *   when neither says).
  * @typeParam F - what `fallback` resolves to.
  */
-export interface CircuitBreakerOptions<F = never> {
+export interface CircuitBreakerOptions<R = any, F = never> {
     /**
      * The breaker's name, on each of its events and as the `name` label of
      * {@link Registry.metricsText}: 1 to 64 characters of `A-Z a-z 0-9 _ - . :`.
@@ -196,20 +235,20 @@ export interface CircuitBreakerOptions<F = never> {
      * a failure. If it throws, the call is a failure and `execute` rejects
      * with what it threw.
      */
-    readonly isFailure?: (error: unknown) => boolean;
+    isFailure?(error: unknown): boolean;
     /**
      * Whether a result of the operation counts as a failure (an HTTP 503, an
      * empty reply). The result is still returned. Default: no result is a
      * failure. If it throws, the call is a failure and `execute` rejects
      * with what it threw.
      */
-    readonly isResultFailure?: (result: unknown) => boolean;
+    isResultFailure?(result: R): boolean;
     /**
      * What {@link CircuitBreaker.execute} resolves to when the breaker
      * rejects the call, instead of rejecting with the error. Not called when
      * the operation itself fails.
      */
-    readonly fallback?: (error: BrokenCircuitError | IsolatedCircuitError) => F | PromiseLike<F>;
+    fallback?(error: BrokenCircuitError | IsolatedCircuitError): F | PromiseLike<F>;
 }
 
 /** What the operation of {@link CircuitBreaker.execute} receives. */
@@ -221,7 +260,11 @@ export interface CallContext {
     readonly signal: AbortSignal;
 }
 
-/** Per-call options of {@link CircuitBreaker.execute}. */
+/**
+ * Per-call options of {@link CircuitBreaker.execute}: `signal` only. Any
+ * other key is refused (the promise rejects with a `TypeError` naming it;
+ * `timeoutMs` and the other options are the breaker's).
+ */
 export interface ExecuteOptions {
     /**
      * Cancels the call: the operation's signal aborts, `execute` rejects with
@@ -234,8 +277,9 @@ export interface ExecuteOptions {
 /**
  * The right to make one call, from {@link CircuitBreaker.tryAcquire}. Record
  * how the call ended with exactly one of `success()`, `failure()` or
- * `ignore()` (a second one throws), or give it back with `release()`. A
- * permit lost without either (garbage collected) is released.
+ * `ignore()`, or give it back with `release()`. A second outcome, or an
+ * outcome after `release()`, throws a {@link PermitError}. A permit lost
+ * without either (garbage collected) is released.
  */
 export interface Permit {
     /** The call worked (a failure if it took `slowCallMs` or more). */
@@ -320,7 +364,7 @@ export type FleetState =
  * The options of {@link CircuitBreaker.restore}: the breaker's own, and
  * whether its clock is the one the snapshot was taken on.
  */
-export interface RestoreOptions<F = never> extends CircuitBreakerOptions<F> {
+export interface RestoreOptions<R = any, F = never> extends CircuitBreakerOptions<R, F> {
     /**
      * Whether the clock survived since the snapshot was taken (a wall
      * clock): the snapshot's times are then kept and the downtime counts
@@ -336,8 +380,10 @@ export interface RestoreOptions<F = never> extends CircuitBreakerOptions<F> {
 }
 
 /**
- * The error an invalid option throws: a `TypeError` or `RangeError` with the
- * option's path in `key`.
+ * The error an invalid option throws: a `TypeError` (wrong type, unknown or
+ * missing key) or a `RangeError` (a value of the right type that is not
+ * valid), with the option's path in `key` (`''` for the options object
+ * itself).
  */
 export type OptionError = (TypeError | RangeError) & { readonly key: string };
 
@@ -349,13 +395,19 @@ export type OptionError = (TypeError | RangeError) & { readonly key: string };
  * There is nothing to free: the WebAssembly memory of a breaker is released
  * when the breaker is garbage collected.
  *
+ * `instanceof CircuitBreaker` is true for a breaker of any copy of the
+ * package (see the package's documentation).
+ *
+ * @typeParam R - what its operations resolve to (`any` unless given or
+ *   inferred from `isResultFailure`'s annotation): `execute` takes only
+ *   operations that resolve to an `R`.
  * @typeParam F - what the `fallback` option resolves to (`never` without one).
  */
-export declare class CircuitBreaker<F = never> extends EventTarget {
+export declare class CircuitBreaker<R = any, F = never> extends EventTarget {
     /**
      * @throws {@link OptionError} for an invalid option; nothing is built then.
      */
-    constructor(options?: CircuitBreakerOptions<F>);
+    constructor(options?: CircuitBreakerOptions<R, F>);
 
     /** The `name` option; `undefined` without one. */
     readonly name: string | undefined;
@@ -375,13 +427,13 @@ export declare class CircuitBreaker<F = never> extends EventTarget {
      */
     addEventListener<K extends keyof CircuitBreakerEventMap>(
         type: K,
-        listener: ((this: CircuitBreaker<F>, event: CircuitBreakerEventMap[K]) => void) | { handleEvent(event: CircuitBreakerEventMap[K]): void } | null,
+        listener: ((this: CircuitBreaker<R, F>, event: CircuitBreakerEventMap[K]) => void) | { handleEvent(event: CircuitBreakerEventMap[K]): void } | null,
         options?: boolean | AddEventListenerOptions,
     ): void;
     addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
     removeEventListener<K extends keyof CircuitBreakerEventMap>(
         type: K,
-        listener: ((this: CircuitBreaker<F>, event: CircuitBreakerEventMap[K]) => void) | { handleEvent(event: CircuitBreakerEventMap[K]): void } | null,
+        listener: ((this: CircuitBreaker<R, F>, event: CircuitBreakerEventMap[K]) => void) | { handleEvent(event: CircuitBreakerEventMap[K]): void } | null,
         options?: boolean | EventListenerOptions,
     ): void;
     removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
@@ -405,10 +457,10 @@ export declare class CircuitBreaker<F = never> extends EventTarget {
      *   version or of a breaker with other options.
      * @throws {@link OptionError} for an invalid option.
      */
-    static restore<F = never>(
+    static restore<R = any, F = never>(
         snapshot: ArrayBufferLike | ArrayBufferView | null | undefined,
-        options?: RestoreOptions<F>,
-    ): CircuitBreaker<F>;
+        options?: RestoreOptions<R, F>,
+    ): CircuitBreaker<R, F>;
 
     /**
      * Runs `fn({ signal })` if the breaker allows it and returns its promise
@@ -421,9 +473,10 @@ export declare class CircuitBreaker<F = never> extends EventTarget {
      * rejects with a {@link BrokenCircuitError} or an
      * {@link IsolatedCircuitError}, or resolves to what `fallback` gives.
      * With `timeoutMs`, a call that takes longer rejects with a
-     * {@link CallTimeoutError}.
+     * {@link CallTimeoutError}. Options other than `signal` are refused
+     * (the promise rejects with a `TypeError`).
      */
-    execute<T>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<Awaited<T> | F>;
+    execute<T extends R>(fn: (context: CallContext) => T | PromiseLike<T>, options?: ExecuteOptions): Promise<Awaited<T> | F>;
 
     /**
      * Asks to make one call by hand: a {@link Permit} to record its outcome
@@ -515,6 +568,18 @@ export declare class CallTimeoutError extends Error {
     readonly name: 'CallTimeoutError';
     /** The `timeoutMs` option. */
     readonly timeoutMs: number;
+}
+
+/**
+ * A {@link Permit} used wrongly; the call that threw changed nothing.
+ *
+ * - `alreadyRecorded`: an outcome (`success()`, `failure()`, `ignore()`)
+ *   after one was recorded;
+ * - `alreadyReleased`: an outcome after `release()` gave the permit back.
+ */
+export declare class PermitError extends Error {
+    readonly name: 'PermitError';
+    readonly code: 'alreadyRecorded' | 'alreadyReleased';
 }
 
 /** {@link CircuitBreaker.restore} was given bytes it refuses. */
@@ -613,17 +678,23 @@ export type CircuitBreakerEventType = 'success' | 'failure' | 'reject' | 'timeou
  * Calls recorded by hand through {@link CircuitBreaker.tryAcquire} make no events.
  */
 export interface CircuitBreakerEventMap {
-    success: CircuitBreakerEvent;
-    failure: CircuitBreakerEvent;
-    reject: CircuitBreakerEvent;
-    timeout: CircuitBreakerEvent;
-    fallback: CircuitBreakerEvent;
+    success: CircuitBreakerEvent<'success', undefined>;
+    failure: CircuitBreakerEvent<'failure', unknown>;
+    reject: CircuitBreakerEvent<'reject', BrokenCircuitError | IsolatedCircuitError>;
+    timeout: CircuitBreakerEvent<'timeout', CallTimeoutError>;
+    fallback: CircuitBreakerEvent<'fallback', BrokenCircuitError | IsolatedCircuitError>;
 }
 
-/** One call's event: an `Event` with the breaker's name and the call's error. */
-export declare class CircuitBreakerEvent extends Event {
-    constructor(type: CircuitBreakerEventType, name: string | undefined, error: unknown);
-    readonly type: CircuitBreakerEventType;
+/**
+ * One call's event: an `Event` with the breaker's name and the call's error,
+ * typed by the event's type in {@link CircuitBreakerEventMap}.
+ *
+ * @typeParam T - the event's type.
+ * @typeParam E - its `error`.
+ */
+export declare class CircuitBreakerEvent<T extends CircuitBreakerEventType = CircuitBreakerEventType, E = unknown> extends Event {
+    constructor(type: T, name: string | undefined, error: E);
+    readonly type: T;
     /** The breaker's `name` option (`undefined` without one). */
     readonly name: string | undefined;
     /**
@@ -632,7 +703,7 @@ export declare class CircuitBreakerEvent extends Event {
      * {@link CallTimeoutError}; `reject` and `fallback`: the rejection;
      * `success`: `undefined`.
      */
-    readonly error: unknown;
+    readonly error: E;
 }
 
 /** The name of a preset of {@link presets}. */
@@ -645,7 +716,7 @@ export interface RegistryOptions {
      * or options (without `name`). Checked when the registry is built.
      * Default `{}` (the breaker's defaults).
      */
-    readonly defaults?: PresetName | CircuitBreakerOptions<unknown>;
+    readonly defaults?: PresetName | (CircuitBreakerOptions<any, unknown> & { readonly name?: never });
 }
 
 /** One breaker of {@link Registry.report}. */
@@ -686,7 +757,7 @@ export declare class Registry {
      *   64 characters of `A-Z a-z 0-9 _ - . :`, (`key` `preset`) for an
      *   unknown preset, or for an invalid option; nothing is registered then.
      */
-    get(name: string, options?: PresetName | CircuitBreakerOptions<unknown>): CircuitBreaker<unknown>;
+    get<R = any>(name: string, options?: PresetName | CircuitBreakerOptions<R, unknown>): CircuitBreaker<R, unknown>;
 
     /** Whether a breaker of that name is registered. */
     has(name: string): boolean;
@@ -698,7 +769,7 @@ export declare class Registry {
     names(): string[];
 
     /** `[name, breaker]` pairs, in registration order. */
-    [Symbol.iterator](): IterableIterator<[string, CircuitBreaker<unknown>]>;
+    [Symbol.iterator](): IterableIterator<[string, CircuitBreaker<any, unknown>]>;
 
     /** Every breaker's name, health and metrics, in registration order. */
     report(): BreakerReport[];

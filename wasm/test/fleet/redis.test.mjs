@@ -259,7 +259,7 @@ test('bad input: corrupt records, keys of another type, names out of bounds, bad
     assert.throws(() => new FleetBreaker({ name: 7, store }), { name: 'TypeError', key: 'name' });
     // Options.
     assert.throws(() => new FleetBreaker({ name: 'ok', store: {} }), { key: 'store' });
-    assert.throws(() => new FleetBreaker({ name: 'ok', store, syncMs: 5 }), { name: 'RangeError', key: 'syncMs', message: /syncMs must be an integer in 10\.\.=2147483647, got 5/ });
+    assert.throws(() => new FleetBreaker({ name: 'ok', store, syncMs: 5 }), { name: 'RangeError', key: 'syncMs', message: 'syncMs = 5 is out of range 10..=2147483647' });
     assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { leaseMs: 0 } }), { key: 'fleet.leaseMs', message: /fleet\.leaseMs = 0 is out of range/ });
     assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { count: true } }), { message: /consecutiveFailures has no window to count for the fleet/ });
     assert.throws(() => new FleetBreaker({ name: 'ok', store, fleet: { nope: 1 } }), { key: 'fleet.nope' });
