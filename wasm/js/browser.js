@@ -8,6 +8,7 @@ import { init } from './init.js';
 import { assertNotWorkers } from './workers-guard.js';
 
 assertNotWorkers("the entry 'halfopen'");
-await init(new URL('./halfopen_bg.wasm', import.meta.url));
+const url = new URL('./halfopen_bg.wasm', import.meta.url);
+await init(url); // IIFE? es2020? use halfopen/inline or halfopen/init
 
 export * from './breaker.js';

@@ -12,7 +12,7 @@
 // `import.meta.url` is read only by init() without an argument, so an IIFE or
 // CommonJS bundle (which has no import.meta) may use this entry with an URL or
 // the bytes.
-import loadGlue, { initSync as glueInitSync } from './halfopen.js';
+import loadGlue, { initSync as glueInitSync, isLoaded } from './halfopen.js';
 import { assertNotWorkers } from './workers-guard.js';
 
 export * from './breaker.js';
@@ -74,6 +74,7 @@ async function fromResponse(response, url) {
  * resolves at once.
  */
 export async function init(input) {
+    if (isLoaded()) return;
     if (input === undefined) input = defaultUrl();
     if (typeof input?.then === 'function') input = await input;
     if (typeof input === 'string' || input instanceof URL || (typeof Request === 'function' && input instanceof Request)) {
@@ -110,7 +111,7 @@ export function initSync(input) {
                 `got ${describe(input)}`,
         );
     }
-    glueInitSync({ module: input });
+    if (!isLoaded()) glueInitSync({ module: input });
 }
 
 function describe(x) {

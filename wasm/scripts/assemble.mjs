@@ -110,6 +110,7 @@ function replaceExactly(text, from, to, count, file) {
  * - until the module is loaded, any call into it throws an error that says
  *   so (halfopen/init: a breaker made before init()), instead of a TypeError
  *   on `undefined`;
+ * - `isLoaded()`, exported;
  * - no default URL of the .wasm (`new URL(..., import.meta.url)`): the
  *   entries always say where the module comes from, so the glue has no
  *   import.meta (IIFE and CommonJS bundles have none) and bundlers see one
@@ -138,6 +139,8 @@ function patchGlue(source, file) {
         "$1throw new TypeError('no WebAssembly module given');",
     );
     if (/\bimport\.meta\b/.test(source)) throw new Error(`${file}: the glue still refers to import.meta`);
+    // Whether it is loaded (halfopen/init's init() resolves at once if so).
+    source = `${source.trimEnd()}\n\nexport function isLoaded() {\n    return wasm !== NOT_LOADED;\n}\n`;
     return source;
 }
 
