@@ -105,7 +105,7 @@ after(() => {
     for (const { title, files } of report) {
         const raw = files.reduce((s, f) => s + f.raw, 0);
         const gzip = files.reduce((s, f) => s + f.gzip, 0);
-        lines.push(`  ${title}: ${raw} / ${gzip} (${files.map((f) => `${f.file.replace(/[-.][\w-]{8,}\./, '.')} ${f.raw}/${f.gzip}`).join(', ')})`);
+        lines.push(`  ${title}: ${raw} / ${gzip} (${files.map((f) => `${f.file.replace(/^[0-9a-f]{40}-/, '').replace(/-[\w]{8}\./, '.')} ${f.raw}/${f.gzip}`).join(', ')})`);
     }
     console.log(lines.join('\n'));
 });
@@ -256,3 +256,56 @@ async function run(h) {
     const { run: runApp } = await import('./app/src/app.js');
     return runApp(h);
 }
+
+// halfopen/fleet: its Node entries bundled (the fleet's .wasm inline too),
+// and the Worker example shipped in the package, copied out as a user would
+// and bundled by wrangler (both .wasm files as modules), in workerd.
+
+for (const [format, main] of [['cjs', 'app.cjs'], ['esm', 'app.mjs']]) {
+    test(`halfopen/fleet: esbuild Node ${format} bundle runs alone`, (t) => {
+        const dir = `out/fleet-node-${format}`;
+        sh(`npx esbuild src/fleet.js --bundle --minify --platform=node --format=${format} --outfile=${dir}/${main} --log-level=warning`);
+        const files = sizes(join(app, dir));
+        report.push({ title: `halfopen/fleet, esbuild: Node, ${format === 'cjs' ? 'CommonJS' : 'ES module'}`, files });
+        t.diagnostic(files.map((f) => `${f.file}: ${f.raw} B, gzip ${f.gzip} B`).join('; '));
+        const result = runNode({ dir, main });
+        assert.equal(result.value, 42);
+        assert.equal(result.calls[0], 'read');
+        assert.equal(result.calls.at(-1), 'write');
+    });
+}
+
+test('examples/worker from the package, copied out and bundled by wrangler, runs in workerd with its Durable Object fleet', async (t) => {
+    const dir = join(app, 'out', 'example-worker');
+    cpSync(join(app, 'node_modules', 'halfopen', 'examples', 'worker'), dir, { recursive: true });
+    execFileSync('bash', ['-euo', 'pipefail', '-c', 'npx wrangler deploy --dry-run --outdir dist'], {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, WRANGLER_HIDE_BANNER: 'true', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+    });
+    const files = sizes(join(dir, 'dist'));
+    report.push({ title: 'examples/worker (halfopen and halfopen/fleet), wrangler', files });
+    t.diagnostic(files.map((f) => `${f.file}: ${f.raw} B, gzip ${f.gzip} B`).join('; '));
+    assert.equal(files.filter((f) => f.file.endsWith('.wasm')).length, 2, 'both .wasm files are modules of the bundle');
+    let upstreamCalls = 0;
+    const mf = new Miniflare({
+        modules: true,
+        scriptPath: join(dir, 'dist', 'worker.js'),
+        modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+        compatibilityDate: '2026-04-01',
+        durableObjects: { FLEET: 'HalfOpenFleet' },
+        bindings: { UPSTREAM_URL: 'https://upstream.example/data', OPEN_MS: '30000' },
+        outboundService: () => {
+            upstreamCalls++;
+            return new Response('fresh data');
+        },
+    });
+    try {
+        const res = await mf.dispatchFetch('http://localhost/');
+        assert.deepEqual([res.status, res.headers.get('x-breaker'), await res.text()], [200, 'closed', 'fresh data']);
+        assert.equal(upstreamCalls, 1);
+    } finally {
+        await mf.dispose();
+    }
+});
