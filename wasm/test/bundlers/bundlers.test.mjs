@@ -161,15 +161,19 @@ async function runChromium(c, route) {
     const browser = await openChromium({ root });
     try {
         if (route) await browser.page.route('**/*.wasm', route);
+        const messages = [];
         const printed = new Promise((resolve) => {
-            browser.page.on('console', (m) => m.text().startsWith('halfopen-app') && resolve(m.text()));
+            browser.page.on('console', (m) => {
+                messages.push(m.text());
+                if (m.text().startsWith('halfopen-app')) resolve(m.text());
+            });
             browser.page.on('pageerror', (e) => resolve(`pageerror ${e.message}`));
         });
         await browser.page.goto(browser.url('/index.html'));
         let timer;
         const text = await Promise.race([printed, new Promise((r) => (timer = setTimeout(() => r('no result within 30 s'), 30_000)))]);
         clearTimeout(timer);
-        return { text, errors: browser.errors };
+        return { text, errors: browser.errors, messages };
     } finally {
         await browser.close();
     }
@@ -191,9 +195,12 @@ for (const { title, script } of blocks) {
             assert.equal(r.status, 200, r.body);
             assert.deepEqual(JSON.parse(r.body), EXPECTED);
         } else {
-            const { text, errors } = await runChromium(c);
+            const { text, errors, messages } = await runChromium(c);
             assert.deepEqual(parseLine(text), EXPECTED);
             assert.deepEqual(errors, []);
+            if (title.includes('halfopen/inline')) {
+                assert.ok(messages.includes('halfopen-inline-synchronous true'), 'the inline .wasm is compiled synchronously on the main thread');
+            }
         }
     });
 }
