@@ -145,7 +145,7 @@ function patchGlue(source, file) {
 }
 
 /** A module exporting the .wasm as base64 (the Node entries and halfopen/inline), ES module and CommonJS. */
-function base64Module(wasmFile, esmName, { esm = true } = {}) {
+function base64Module(wasmFile, esmName) {
     const src = join(distDir, `${esmName}.src.js`);
     writeFileSync(
         src,
@@ -157,7 +157,6 @@ function base64Module(wasmFile, esmName, { esm = true } = {}) {
     );
     convert(src, esmName);
     rmSync(src);
-    if (!esm) rmSync(join(distDir, esmName));
 }
 
 const namesByFile = new Map();
@@ -192,12 +191,13 @@ if (/^import .*\bsnippets\//m.test(readFileSync(join(distDir, 'halfopen.js'), 'u
 convert(join(jsDir, 'facts.js'), 'facts.js');
 const publicNames = convert(join(jsDir, 'breaker.js'), 'breaker.js');
 
-// The entries: Node (CommonJS, and node.mjs below), workerd, the browser's
+// The entries: Node (CommonJS, and node.mjs below; node-esm.js for
+// bundlers), workerd, the browser's
 // (top-level await), halfopen/init (init() and initSync()) and
 // halfopen/inline (the .wasm as base64). The .wasm is built into dist/ before
 // this script runs.
 base64Module('halfopen_bg.wasm', 'wasm-base64.js');
-for (const f of ['node.cjs', 'workerd.js', 'browser.js', 'init.js', 'inline.js', 'workers-guard.js', 'init.d.ts', 'inline.d.ts']) {
+for (const f of ['node.cjs', 'node-esm.js', 'workerd.js', 'browser.js', 'init.js', 'inline.js', 'workers-guard.js', 'init.d.ts', 'inline.d.ts']) {
     copyFileSync(join(jsDir, f), join(distDir, f));
 }
 
@@ -225,9 +225,8 @@ if (fleetBindgenDir) {
     convert(luaModule, 'fleet-lua.js');
     rmSync(luaModule);
     fleetNames = convert(join(jsDir, 'fleet.js'), 'fleet.js');
-    // Only the CommonJS copy: Node's ES module entry re-exports the CommonJS one.
-    base64Module('halfopen_fleet_bg.wasm', 'fleet-wasm-base64.js', { esm: false });
-    for (const f of ['fleet-node.cjs', 'fleet-workerd.js']) copyFileSync(join(jsDir, f), join(distDir, f));
+    base64Module('halfopen_fleet_bg.wasm', 'fleet-wasm-base64.js');
+    for (const f of ['fleet-node.cjs', 'fleet-node-esm.js', 'fleet-workerd.js']) copyFileSync(join(jsDir, f), join(distDir, f));
     writeFileSync(
         join(distDir, 'fleet-node.mjs'),
         [

@@ -188,6 +188,9 @@ for (const { title, script } of blocks) {
         report.push({ title, files });
         t.diagnostic(files.map((f) => `${f.file}: ${f.raw} B, gzip ${f.gzip} B`).join('; '));
         if (c.run === 'node') {
+            // The bundlers' Node entry (the `module` condition) is ES modules
+            // only: nothing left for a runtime require.
+            assert.doesNotMatch(readFileSync(join(app, c.dir, c.main), 'utf8'), /\brequire\(/);
             assert.deepEqual(runNode(c), EXPECTED);
         } else if (c.run === 'workerd') {
             const r = await runWorkerd(c.dir, c.main);
