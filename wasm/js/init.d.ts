@@ -11,7 +11,14 @@ export type InitInput =
     | PromiseLike<Response>
     | ArrayBuffer
     | ArrayBufferView
-    | WebAssembly.Module;
+    | WasmModule;
+
+/**
+ * A compiled WebAssembly.Module. (The DOM library declares it as an empty
+ * interface, which any value but null and undefined matches: `object` keeps
+ * numbers and strings out.)
+ */
+export type WasmModule = WebAssembly.Module & object;
 
 /**
  * Loads the WebAssembly module: from `input` (an URL, a Request, a Response
@@ -22,4 +29,4 @@ export type InitInput =
 export function init(input?: InitInput): Promise<void>;
 
 /** Loads the WebAssembly module synchronously from its bytes or a compiled WebAssembly.Module. */
-export function initSync(input: ArrayBuffer | ArrayBufferView | WebAssembly.Module): void;
+export function initSync(input: ArrayBuffer | ArrayBufferView | WasmModule): void;

@@ -319,3 +319,8 @@ test('examples/worker from the package, copied out and bundled by wrangler, runs
         await mf.dispose();
     }
 });
+
+test('types: halfopen/init and halfopen/inline type-check under strict (tsc on types/entries.mts)', () => {
+    const tsc = join(here, '..', 'node_modules', '.bin', 'tsc');
+    execFileSync(tsc, ['-p', join(here, 'types')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+});
