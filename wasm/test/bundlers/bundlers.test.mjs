@@ -269,7 +269,8 @@ async function run(h) {
 
 // halfopen/fleet: its Node entries bundled (the fleet's .wasm inline too),
 // and the Worker example shipped in the package, copied out as a user would
-// and bundled by wrangler (both .wasm files as modules), in workerd.
+// and bundled by wrangler and by esbuild (both .wasm files as modules), in
+// workerd.
 
 for (const [format, main] of [['cjs', 'app.cjs'], ['esm', 'app.mjs']]) {
     test(`halfopen/fleet: esbuild Node ${format} bundle runs alone`, (t) => {
@@ -285,23 +286,12 @@ for (const [format, main] of [['cjs', 'app.cjs'], ['esm', 'app.mjs']]) {
     });
 }
 
-test('examples/worker from the package, copied out and bundled by wrangler, runs in workerd with its Durable Object fleet', async (t) => {
-    const dir = join(app, 'out', 'example-worker');
-    cpSync(join(app, 'node_modules', 'halfopen', 'examples', 'worker'), dir, { recursive: true });
-    execFileSync('bash', ['-euo', 'pipefail', '-c', 'npx wrangler deploy --dry-run --outdir dist'], {
-        cwd: dir,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, WRANGLER_HIDE_BANNER: 'true', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
-    });
-    const files = sizes(join(dir, 'dist'));
-    report.push({ title: 'examples/worker (halfopen and halfopen/fleet), wrangler', files });
-    t.diagnostic(files.map((f) => `${f.file}: ${f.raw} B, gzip ${f.gzip} B`).join('; '));
-    assert.equal(files.filter((f) => f.file.endsWith('.wasm')).length, 2, 'both .wasm files are modules of the bundle');
+/** The Worker example's bundle in workerd with its Durable Object: one request through the fleet breaker. */
+async function runExample(bundleDir) {
     let upstreamCalls = 0;
     const mf = new Miniflare({
         modules: true,
-        scriptPath: join(dir, 'dist', 'worker.js'),
+        scriptPath: join(bundleDir, 'worker.js'),
         modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
         compatibilityDate: '2026-04-01',
         durableObjects: { FLEET: 'HalfOpenFleet' },
@@ -318,7 +308,28 @@ test('examples/worker from the package, copied out and bundled by wrangler, runs
     } finally {
         await mf.dispose();
     }
-});
+}
+
+for (const [bundler, command] of [
+    ['wrangler', 'npx wrangler deploy --dry-run --outdir dist'],
+    ['esbuild', 'npx esbuild src/worker.js --bundle --minify --format=esm --conditions=workerd --loader:.wasm=copy --outdir=dist --log-level=warning'],
+]) {
+    test(`examples/worker from the package, copied out and bundled by ${bundler}, runs in workerd with its Durable Object fleet`, async (t) => {
+        const dir = join(app, 'out', `example-worker-${bundler}`);
+        cpSync(join(app, 'node_modules', 'halfopen', 'examples', 'worker'), dir, { recursive: true });
+        execFileSync('bash', ['-euo', 'pipefail', '-c', command], {
+            cwd: dir,
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...process.env, WRANGLER_HIDE_BANNER: 'true', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+        });
+        const files = sizes(join(dir, 'dist'));
+        report.push({ title: `examples/worker (halfopen and halfopen/fleet), ${bundler}`, files });
+        t.diagnostic(files.map((f) => `${f.file}: ${f.raw} B, gzip ${f.gzip} B`).join('; '));
+        assert.equal(files.filter((f) => f.file.endsWith('.wasm')).length, 2, 'both .wasm files are modules of the bundle');
+        await runExample(join(dir, 'dist'));
+    });
+}
 
 test('types: halfopen/init and halfopen/inline type-check under strict (tsc on types/entries.mts)', () => {
     const tsc = join(here, '..', 'node_modules', '.bin', 'tsc');
