@@ -11,7 +11,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -330,6 +330,47 @@ for (const [bundler, command] of [
         await runExample(join(dir, 'dist'));
     });
 }
+
+test("the README's copy-paste Worker, bundled for workerd, opens after three 5xx and answers 503 with Retry-After", async () => {
+    const text = readFileSync(readme, 'utf8');
+    const at = text.indexOf('The smallest Worker, to paste into');
+    assert.ok(at >= 0, 'the README has the copy-paste Worker');
+    const m = /^( *)```js\n([\s\S]*?)^ *```$/m.exec(text.slice(at));
+    assert.ok(m, 'its code block');
+    const code = m[2].split('\n').map((l) => l.slice(m[1].length)).join('\n');
+    const dir = join(app, 'out', 'readme-worker');
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    writeFileSync(join(dir, 'src', 'worker.js'), code);
+    sh('npx esbuild out/readme-worker/src/worker.js --bundle --format=esm --conditions=workerd --loader:.wasm=copy --outdir=out/readme-worker/dist --log-level=warning');
+    let upstreamCalls = 0;
+    const mf = new Miniflare({
+        modules: true,
+        scriptPath: join(dir, 'dist', 'worker.js'),
+        modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+        compatibilityDate: '2026-04-01',
+        bindings: { UPSTREAM_URL: 'https://upstream.example/data' },
+        outboundService: () => {
+            upstreamCalls++;
+            return new Response('down', { status: 503 });
+        },
+    });
+    try {
+        const answers = [];
+        for (let i = 0; i < 4; i++) {
+            const res = await mf.dispatchFetch('http://localhost/');
+            answers.push([res.status, res.headers.get('retry-after'), await res.text()]);
+        }
+        assert.deepEqual(answers, [
+            [503, null, 'down'],
+            [503, null, 'down'],
+            [503, null, 'down'],
+            [503, '30', 'unavailable'],
+        ]);
+        assert.equal(upstreamCalls, 3, 'the open breaker does not call the upstream');
+    } finally {
+        await mf.dispose();
+    }
+});
 
 test('types: halfopen/init and halfopen/inline type-check under strict (tsc on types/entries.mts)', () => {
     const tsc = join(here, '..', 'node_modules', '.bin', 'tsc');
