@@ -115,5 +115,10 @@ say "dist/halfopen_bg.wasm: $wasm_raw bytes raw, $wasm_gz bytes gzip -9"
 fleet_wasm_raw=$(stat -c %s dist/halfopen_fleet_bg.wasm)
 fleet_wasm_gz=$(gzip -9 -c dist/halfopen_fleet_bg.wasm | wc -c)
 say "dist/halfopen_fleet_bg.wasm (halfopen/fleet): $fleet_wasm_raw bytes raw, $fleet_wasm_gz bytes gzip -9"
+# The entries' own files (the shared JS layer, breaker.js and the glue, not
+# counted): the base64 copies are what halfopen/inline and the Node entries
+# carry instead of fetching or reading the .wasm.
+sizes() { printf '%s %s/%s' "$1" "$(stat -c %s "dist/$1")" "$(gzip -9 -c "dist/$1" | wc -c)"; }
+say "entries (bytes raw/gzip -9): $(sizes browser.js), $(sizes init.js), $(sizes inline.js) + $(sizes wasm-base64.js), $(sizes node.cjs) + $(sizes wasm-base64.cjs), $(sizes node.mjs), $(sizes node-esm.js) + wasm-base64.js, $(sizes workerd.js), $(sizes fleet-node.cjs) + $(sizes fleet-wasm-base64.cjs)"
 say "tarball: $(stat -c %s "$tarball") bytes"
 echo "$tarball"

@@ -12,7 +12,9 @@
 #   again inside workerd and inside Chromium, whose lines must be the host
 #   runner's, and halfopen/fleet: Node processes on a redis-server (started
 #   with scripts/redis.sh unless HALFOPEN_REDIS_URL is set) beside a Rust
-#   process, and client Worker isolates on a Durable Object in workerd.
+#   process, and client Worker isolates on a Durable Object in workerd; and
+#   the README's bundler commands (test/bundlers: esbuild, Vite, webpack 5,
+#   wrangler) building one tiny app, run in Node, Chromium and workerd.
 #
 #   bash wasm/ci.sh
 #
@@ -63,7 +65,7 @@ fi
 # npm ci only when the lockfile changed since the last install.
 lock_sum="$(sha256sum test/package-lock.json | cut -d' ' -f1)"
 if [[ "$(cat test/node_modules/.lock-sha256 2>/dev/null)" != "$lock_sum" ]]; then
-    say "npm ci (test tools: binaryen, typescript, miniflare, playwright-core, opossum, cockatiel, redis)"
+    say "npm ci (test tools: binaryen, typescript, miniflare, playwright-core, opossum, cockatiel, redis, esbuild, vite, webpack, wrangler)"
     (cd test && npm ci --no-audit --no-fund) || die "npm ci failed in test/"
     echo "$lock_sum" > test/node_modules/.lock-sha256
 fi
@@ -159,6 +161,8 @@ check "chromium: ESM build in a headless page; the example page (examples/page) 
 check "vectors in workerd: a test Worker prints the host runner's lines" node_test vectors-runtimes/workerd.test.mjs
 check "vectors in chromium: a headless page prints the host runner's lines" \
     env CHROMIUM="$chromium" bash -c 'cd test && node --test --test-reporter=spec vectors-runtimes/chromium.test.mjs'
+check "bundlers: esbuild (browser ESM, IIFE, Node CJS, Node ESM, workerd), Vite, webpack 5, wrangler; run in Node, Chromium, workerd" \
+    env CHROMIUM="$chromium" bash -c 'cd test && node --test --test-reporter=spec bundlers/'
 
 echo
 echo "[ci] results"
