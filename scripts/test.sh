@@ -102,7 +102,7 @@ suite "rustdoc without warnings" rustdoc
 suite "loom model checks" bash core/scripts/proofs.sh loom
 suite "thumbv7em flash a breaker adds (budget 2 KiB) and no fallback lock" bash core/probe/measure.sh
 suite "fleet on Redis (one server and a 3-master cluster on loopback; processes, faults, bad input)" bash redis/ci.sh
-suite "npm package (Node ESM/CJS, types, vectors, workerd, Chromium)" bash wasm/ci.sh
+suite "npm package (Node ESM/CJS, types, errors, churn, vectors, workerd, Chromium; esbuild, Vite, webpack, wrangler bundles)" bash wasm/ci.sh
 suite "firmware in QEMU (Cortex-M4 and Cortex-M0)" bash embedded-example/ci.sh
 
 echo
