@@ -39,6 +39,7 @@ import {
     TIMED_PERMIT,
     TRIP_POLICIES,
 } from './facts.js';
+import { brand, isInstance } from './brand.js';
 
 const SUCCESS = OUTCOME_SUCCESS;
 /** The code of the fleet state `open`. */
@@ -162,34 +163,9 @@ function unknownKey(what, name, candidates, list) {
 // ---------------------------------------------------------------------------
 // Errors, and `instanceof` across copies of the package
 //
-// A program can load two copies of this file: Node's ES module and CommonJS
-// entries, two bundles, two versions. Each exported class is then two
-// classes, and `e instanceof BrokenCircuitError` would be false for the
-// other copy's errors. So each exported class marks its prototype with a
-// brand, a registered symbol (`Symbol.for('halfopen.BrokenCircuitError')`,
-// the same in every copy and realm), and its `static [Symbol.hasInstance]`
-// checks the brand: `instanceof` is true for either copy's instances, and
-// for instances of subclasses (they inherit the prototype's brand). For a
-// subclass itself (`class MyError extends BrokenCircuitError`) the check is
-// the ordinary prototype-chain one. A branded error is an ordinary `Error`
-// (`instanceof Error`, `cause`, stack) as well.
-
-/** The brand key of each branded class. */
-const BRANDS = new Map();
-
-/** Marks `Class`'s prototype with the brand `halfopen.<name>` (a name that minifiers cannot change). */
-function brand(Class, name) {
-    const key = Symbol.for(`halfopen.${name}`);
-    BRANDS.set(Class, key);
-    Object.defineProperty(Class.prototype, key, { value: true });
-}
-
-/** `value instanceof ctor`, by the brand when `ctor` is a branded class itself. */
-function isInstance(ctor, value) {
-    const key = BRANDS.get(ctor);
-    if (key === undefined) return Function.prototype[Symbol.hasInstance].call(ctor, value);
-    return value !== null && (typeof value === 'object' || typeof value === 'function') && value[key] === true;
-}
+// Each exported class is branded (brand.js): `instanceof` holds across the
+// copies of the package a program may load (ES module and CommonJS entries,
+// two bundles).
 
 /**
  * The breaker rejected the call: it is open, or half-open with every trial

@@ -12,6 +12,7 @@
 // FleetBreaker starts nothing until its first call (Workers create it in a
 // request).
 import { CircuitBreaker, BrokenCircuitError, CallTimeoutError, PermitError } from './breaker.js';
+import { brand, isInstance } from './brand.js';
 import { FleetRules, closedRecord, parseRecord } from './halfopen_fleet.js';
 import { READ_LUA, WRITE_LUA, COUNT_LUA } from './fleet-lua.js';
 
@@ -103,21 +104,8 @@ function plainExecuteOptions(options) {
 const FLEET_BREAKER_KEYS = ['name', 'store', 'syncMs', 'deadlineMs', 'fleet'];
 const FLEET_KEYS = ['leaseMs', 'windowMs', 'buckets', 'count'];
 
-// `instanceof` across copies of the package (ES module and CommonJS entries,
-// two bundles): as the base package's classes (breaker.js), each error class
-// checks a brand, the registered symbol `Symbol.for('halfopen.<ClassName>')`
-// on its prototype; a subclass itself is checked by its prototype chain.
-const BRANDS = new Map();
-function brand(Class, name) {
-    const key = Symbol.for(`halfopen.${name}`);
-    BRANDS.set(Class, key);
-    Object.defineProperty(Class.prototype, key, { value: true });
-}
-function isInstance(ctor, value) {
-    const key = BRANDS.get(ctor);
-    if (key === undefined) return Function.prototype[Symbol.hasInstance].call(ctor, value);
-    return value !== null && (typeof value === 'object' || typeof value === 'function') && value[key] === true;
-}
+// Each error class is branded (brand.js), as the base package's are:
+// `instanceof` holds across copies of the package.
 
 /** The fleet refused this instance: its configuration differs from the fleet's. */
 export class FleetConfigError extends Error {

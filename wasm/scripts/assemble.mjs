@@ -189,6 +189,7 @@ if (/^import .*\bsnippets\//m.test(readFileSync(join(distDir, 'halfopen.js'), 'u
 // The facts generated from the Rust definitions (tests/generated.rs), which
 // breaker.js imports.
 convert(join(jsDir, 'facts.js'), 'facts.js');
+convert(join(jsDir, 'brand.js'), 'brand.js');
 const publicNames = convert(join(jsDir, 'breaker.js'), 'breaker.js');
 
 // The entries: Node (CommonJS, and node.mjs below; node-esm.js for
