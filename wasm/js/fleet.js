@@ -13,6 +13,7 @@
 // request).
 import { CircuitBreaker, BrokenCircuitError, CallTimeoutError, PermitError } from './breaker.js';
 import { brand, isInstance } from './brand.js';
+import { didYouMean } from './did-you-mean.js';
 import { FleetRules, closedRecord, parseRecord } from './halfopen_fleet.js';
 import { READ_LUA, WRITE_LUA, COUNT_LUA } from './fleet-lua.js';
 
@@ -52,39 +53,6 @@ function describe(value) {
 function keyed(error, key) {
     error.key = key;
     return error;
-}
-
-/**
- * The known name an unknown one was probably meant to be (the rule of
- * breaker.js's didYouMean, which is not exported): the same name in another
- * case, a name it starts or ends (3 characters or more), or one or two edits
- * away (one for names under 6 characters).
- */
-function didYouMean(name, candidates) {
-    const lower = String(name).toLowerCase();
-    const distance = (a, b) => {
-        let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-        for (let i = 1; i <= a.length; i++) {
-            const next = [i];
-            for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-            row = next;
-        }
-        return row[b.length];
-    };
-    let best;
-    let bestScore = Infinity;
-    for (const candidate of candidates) {
-        const c = candidate.toLowerCase();
-        let score;
-        if (c === lower) score = 0;
-        else if (lower.length >= 3 && (c.startsWith(lower) || lower.startsWith(c))) score = 1;
-        else {
-            const d = distance(lower, c);
-            if (d <= (Math.min(lower.length, c.length) < 6 ? 1 : 2)) score = 1 + d;
-        }
-        if (score !== undefined && score < bestScore) [best, bestScore] = [candidate, score];
-    }
-    return best;
 }
 
 /** `did you mean X? ` for an unknown key, or nothing. */
