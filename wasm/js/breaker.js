@@ -1303,6 +1303,16 @@ export class Registry {
         return this.#entries.has(name);
     }
 
+    /**
+     * Removes the breaker of that name (a tenant or host gone): the registry
+     * forgets it, its metrics and transitions; its WebAssembly memory is
+     * released when nothing else holds the breaker. A later `get(name)`
+     * builds a new one. Whether there was one.
+     */
+    delete(name) {
+        return this.#entries.delete(name);
+    }
+
     /** The number of breakers. */
     get size() {
         return this.#entries.size;

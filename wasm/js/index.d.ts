@@ -762,6 +762,14 @@ export declare class Registry {
     /** Whether a breaker of that name is registered. */
     has(name: string): boolean;
 
+    /**
+     * Removes the breaker of that name (a tenant or host gone): the registry
+     * forgets it, its metrics and transitions; its WebAssembly memory is
+     * released when nothing else holds the breaker. A later `get(name)`
+     * builds a new one. Returns whether there was one.
+     */
+    delete(name: string): boolean;
+
     /** The number of breakers. */
     readonly size: number;
 

@@ -29,6 +29,29 @@ test('get creates a breaker by name once, from a preset or options', () => {
     assert.deepEqual([...registry].map(([n, b]) => [n, b.name]), [['orders-db', 'orders-db'], ['search', 'search']]);
 });
 
+test('delete forgets a breaker: its name, metrics and state; get builds a new one', async () => {
+    const registry = new Registry({ defaults: 'criticalService' });
+    const old = registry.get('tenant-7');
+    registry.get('tenant-8');
+    await assert.rejects(old.execute(fail));
+    await assert.rejects(old.execute(fail));
+    assert.equal(old.state, 'open');
+    assert.equal(registry.delete('tenant-7'), true);
+    assert.equal(registry.delete('tenant-7'), false, 'a second delete finds nothing');
+    assert.equal(registry.delete('never-there'), false);
+    assert.ok(!registry.has('tenant-7'));
+    assert.equal(registry.size, 1);
+    assert.deepEqual(registry.names(), ['tenant-8']);
+    assert.doesNotMatch(registry.metricsText(), /tenant-7/);
+    assert.equal(registry.health(), 'healthy', 'the open breaker no longer counts');
+    assert.throws(() => registry.health('tenant-7'), (e) => e instanceof RangeError && e.key === 'name');
+    const fresh = registry.get('tenant-7');
+    assert.notEqual(fresh, old);
+    assert.equal(fresh.state, 'closed');
+    assert.equal(await fresh.execute(ok), 'ok');
+    assert.equal(old.state, 'open', 'a breaker still held keeps working on its own');
+});
+
 test('registry defaults: a preset name or options, checked at once', async () => {
     const registry = new Registry({ defaults: 'criticalService' });
     const b = registry.get('pay');
