@@ -54,30 +54,26 @@ fi
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 workspace="$(cd "$here/.." && pwd)"
 profile=wasm-release
-say "cargo build -p halfopen-wasm --target wasm32-unknown-unknown --profile $profile"
-cargo build --manifest-path "$manifest" -p halfopen-wasm \
-    --target wasm32-unknown-unknown --profile "$profile" \
-    --config "profile.$profile.inherits='release'" \
-    --config "profile.$profile.opt-level='s'" \
-    --config "profile.$profile.lto='fat'" \
-    --config "profile.$profile.codegen-units=1" \
-    --config "profile.$profile.debug=false" \
-    --config "profile.$profile.panic='abort'" \
-    --config "target.wasm32-unknown-unknown.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$workspace=/halfopen']"
+# Both .wasm crates in the same profile: opt-level "s", fat LTO, one codegen
+# unit, no debug info, abort on panic.
+build_wasm() {
+    say "cargo build -p $1 --target wasm32-unknown-unknown --profile $profile"
+    cargo build --manifest-path "$manifest" -p "$1" \
+        --target wasm32-unknown-unknown --profile "$profile" \
+        --config "profile.$profile.inherits='release'" \
+        --config "profile.$profile.opt-level='s'" \
+        --config "profile.$profile.lto='fat'" \
+        --config "profile.$profile.codegen-units=1" \
+        --config "profile.$profile.debug=false" \
+        --config "profile.$profile.panic='abort'" \
+        --config "target.wasm32-unknown-unknown.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$workspace=/halfopen']"
+}
+build_wasm halfopen-wasm
 raw="$target_dir/wasm32-unknown-unknown/$profile/halfopen_wasm.wasm"
-# halfopen/fleet's own .wasm (the core's fleet rules, crate wasm/fleet), in
-# the same profile: the base .wasm keeps its size budget, and only programs
-# that import halfopen/fleet load this one.
-say "cargo build -p halfopen-fleet-wasm --target wasm32-unknown-unknown --profile $profile"
-cargo build --manifest-path "$manifest" -p halfopen-fleet-wasm \
-    --target wasm32-unknown-unknown --profile "$profile" \
-    --config "profile.$profile.inherits='release'" \
-    --config "profile.$profile.opt-level='s'" \
-    --config "profile.$profile.lto='fat'" \
-    --config "profile.$profile.codegen-units=1" \
-    --config "profile.$profile.debug=false" \
-    --config "profile.$profile.panic='abort'" \
-    --config "target.wasm32-unknown-unknown.rustflags=['--remap-path-prefix=$cargo_home=/cargo', '--remap-path-prefix=$workspace=/halfopen']"
+# halfopen/fleet's own .wasm (the core's fleet rules, crate wasm/fleet): the
+# base .wasm keeps its size budget, and only programs that import
+# halfopen/fleet load this one.
+build_wasm halfopen-fleet-wasm
 fleet_raw="$target_dir/wasm32-unknown-unknown/$profile/halfopen_fleet_wasm.wasm"
 
 bindgen_out="$target_dir/wasm-bindgen/halfopen"
