@@ -208,6 +208,38 @@ for (const { title, script } of blocks) {
     });
 }
 
+// Vite's dev server: not a build, but where a Vite user first meets the
+// package. Its dependency pre-bundling (esbuild) moves the package's modules
+// into its cache, and the `.wasm` referred to by `new URL(..., import.meta.url)`
+// must still be found from there.
+test('Vite: dev server (chromium): the app runs through the dependency pre-bundling', async () => {
+    const { createServer } = await import('vite');
+    const server = await createServer({
+        root: app,
+        cacheDir: join(app, 'out', 'vite-dev-cache'),
+        logLevel: 'silent',
+        clearScreen: false,
+        server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+    });
+    await server.listen();
+    const browser = await openChromium({ root: join(app, 'src'), allow: () => false });
+    try {
+        const printed = new Promise((resolve) => {
+            browser.page.on('console', (m) => m.text().startsWith('halfopen-app') && resolve(m.text()));
+            browser.page.on('pageerror', (e) => resolve(`pageerror ${e.message}`));
+        });
+        await browser.page.goto(server.resolvedUrls.local[0]);
+        let timer;
+        const text = await Promise.race([printed, new Promise((r) => (timer = setTimeout(() => r('no result within 30 s'), 30_000)))]);
+        clearTimeout(timer);
+        assert.deepEqual(parseLine(text), EXPECTED);
+        assert.deepEqual(browser.errors, []);
+    } finally {
+        await browser.close();
+        await server.close();
+    }
+});
+
 // What goes wrong names the fix.
 
 test('browser entry: a .wasm the server does not have (esbuild copies none) is an error naming its URL and the fix', async () => {
