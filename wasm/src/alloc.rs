@@ -39,6 +39,10 @@ const STEPS: usize = 1 << STEPS_LOG2;
 /// per power of two up to the largest a `Layout` can ask for (`2^(BITS-1)`).
 const CLASSES: usize = STEPS * (usize::BITS - 3 - STEPS_LOG2) as usize;
 
+/// The highest multiple of [`PAGE`] a usize holds: where regions end at the
+/// latest.
+const TOP: usize = usize::MAX & !(PAGE - 1);
+
 /// Where the heap's memory comes from.
 ///
 /// # Safety
@@ -164,8 +168,9 @@ impl<P: Pages> Heap<P> {
         }
         let size = block_size(c);
         let align = block_align(size);
-        let mut at = (self.next + align - 1) & !(align - 1);
-        // `at <= end`: `end` is a multiple of PAGE, `align` divides PAGE.
+        let mut at = (self.next + (align - 1)) & !(align - 1);
+        // `at <= end`: `end` is a multiple of PAGE at most TOP, `align`
+        // divides PAGE, so neither the sum nor the rounding overflows.
         if self.end - at < size {
             // A fresh region of whole pages: `size` fits at its start (it is
             // page-aligned) and, if it continues the current one, at `at`.
@@ -190,7 +195,17 @@ impl<P: Pages> Heap<P> {
                 self.next = start;
                 at = start;
             }
-            self.end = start + pages * PAGE;
+            // A region that reaches the top of the address space (a memory
+            // of 4 GiB on wasm32) ends one page short of it, so that `end`
+            // and every address below it fit in a usize; then the block may
+            // not fit any more.
+            self.end = pages
+                .checked_mul(PAGE)
+                .and_then(|len| start.checked_add(len))
+                .unwrap_or(TOP);
+            if self.end - at < size {
+                return ptr::null_mut();
+            }
         }
         // The padding before the block, if any, is not lost either.
         self.give_back(self.next, at);
@@ -365,6 +380,27 @@ mod tests {
 
     fn layout(size: usize, align: usize) -> Layout {
         Layout::from_size_align(size, align).unwrap()
+    }
+
+    /// A source whose only region is the last page of the address space
+    /// (as a wasm32 memory grown to 4 GiB): never written to, since no
+    /// block fits before the top.
+    struct TopPage(bool);
+
+    // SAFETY: the one region handed out is never written to by the heap
+    // (asserted by the test: every allocation fails before touching it).
+    unsafe impl Pages for TopPage {
+        fn grow(&mut self, _pages: usize) -> Option<usize> {
+            (!std::mem::replace(&mut self.0, true)).then_some(TOP)
+        }
+    }
+
+    #[test]
+    fn a_region_at_the_top_of_the_address_space_does_not_overflow() {
+        let mut heap = Heap::new(TopPage(false));
+        assert!(heap.alloc(layout(64, 8)).is_null());
+        assert!(heap.alloc(layout(PAGE, PAGE)).is_null());
+        assert_eq!(heap.end, TOP);
     }
 
     #[test]
