@@ -23,7 +23,6 @@ import {
     CONFIG_ERROR_LEN,
     CONFIG_KEYS,
     CONFLICT_KEY,
-    FLEET_ERROR,
     FLEET_STATES,
     HALF_OPEN_PERMIT,
     METRICS,
@@ -40,7 +39,18 @@ import {
     TRIP_POLICIES,
 } from './facts.js';
 import { brand, isInstance } from './brand.js';
-import { didYouMean } from './did-you-mean.js';
+import {
+    checkName,
+    describe,
+    didYouMean,
+    isPlainObject,
+    keyed,
+    meant,
+    numberError,
+    optionError,
+    unknownKey,
+    unknownKeyError,
+} from './did-you-mean.js';
 
 const SUCCESS = OUTCOME_SUCCESS;
 /** The code of the fleet state `open`. */
@@ -66,59 +76,8 @@ const report =
                   throw error;
               });
 
-function describe(value) {
-    if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`;
-    if (typeof value === 'bigint') return `${value}n (a bigint)`;
-    if (typeof value === 'function') return 'a function';
-    if (value === null) return 'null';
-    if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-    return String(value);
-}
-
-/**
- * An option's error. The class rule, for every option: a value of the wrong
- * type (a string for a number, an object for a function, an unknown or
- * missing key) is a `TypeError`; a value of the right type that is not valid
- * (a number out of range or not an integer, a bad name) is a `RangeError`.
- * The message starts with the option's path, which is also `error.key`.
- */
-function optionError(Ctor, key, message) {
-    return keyed(new Ctor(message), key);
-}
-
-function keyed(error, key) {
-    error.key = key;
-    return error;
-}
-
-/** The core's wording of a value out of range (its ConfigError's Display). */
-const outOfRange = (key, value, min, max) => CONFIG_ERRORS[OUT_OF_RANGE].message(key, value, min, max);
-
-/**
- * The error for a number option's value that is not valid: the core's
- * wording (`openMs = 0 is out of range 1..=2147483647`) for every number,
- * with the reason when the number is not an integer (`openMs = 1.5 is out
- * of range 1..=2147483647: not an integer`). A value that is not a number at
- * all is a TypeError (`openMs must be an integer in 1..=2147483647, got "5"
- * (a string)`). `message` gives the range message (default: the core's).
- */
-function numberError(key, value, min, max, message = outOfRange) {
-    if (typeof value !== 'number') {
-        return optionError(TypeError, key, `${key} must be an integer in ${min}..=${max}, got ${describe(value)}`);
-    }
-    const why = Number.isFinite(value) && !Number.isInteger(value) ? ': not an integer' : '';
-    return optionError(RangeError, key, `${message(key, value, min, max)}${why}`);
-}
-
 /** Whether `value` is an integer in min..=max. */
 const isIntegerIn = (value, min, max) => Number.isInteger(value) && value >= min && value <= max;
-
-
-/** `unknown option X; did you mean Y? ...`: the message of an unknown key. */
-function unknownKey(what, name, candidates, list) {
-    const guess = didYouMean(name, candidates);
-    return `unknown ${what} ${name}; ${guess === undefined ? '' : `did you mean ${guess}? `}${list}`;
-}
 
 // ---------------------------------------------------------------------------
 // Errors, and `instanceof` across copies of the package
@@ -257,32 +216,6 @@ for (const key of CONFIG_KEYS) {
 }
 const FUNCTION_KEYS = ['clock', 'isFailure', 'isResultFailure', 'fallback'];
 const ALL_KEYS = ['name', 'trip', ...PLAIN_KEYS, ...Object.keys(GROUPS), ...FUNCTION_KEYS, 'timeoutMs'];
-
-/** The longest breaker name (the fleet's and the metrics' label rule). */
-const MAX_NAME_LENGTH = 64;
-
-/**
- * Checks a breaker name: 1 to 64 characters of A-Z a-z 0-9 _ - . : (the
- * names a fleet record and a metrics label take as they are).
- */
-function checkName(name) {
-    if (typeof name !== 'string') {
-        throw optionError(TypeError, 'name', `name must be a string, got ${describe(name)}`);
-    }
-    if (name.length === 0) throw optionError(RangeError, 'name', 'name is empty: a breaker name is 1 to 64 characters');
-    if (name.length > MAX_NAME_LENGTH) {
-        throw optionError(RangeError, 'name', `name is ${name.length} characters long: at most ${MAX_NAME_LENGTH}`);
-    }
-    const bad = name.search(/[^A-Za-z0-9_.:-]/);
-    if (bad >= 0) {
-        throw optionError(RangeError, 'name', `name ${JSON.stringify(name)} has ${JSON.stringify(name[bad])} at index ${bad}: use A-Z a-z 0-9 _ - . :`);
-    }
-    return name;
-}
-
-function isPlainObject(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * The fields of a nested option object, none unknown and at least one
@@ -592,6 +525,9 @@ function isAbortSignal(value) {
         typeof value.removeEventListener === 'function'
     );
 }
+
+/** The keys of `adopt`'s fleet state. */
+const ADOPT_KEYS = ['state', 'remainingMs', 'k'];
 
 /** The options `execute` takes. */
 const EXECUTE_KEYS = ['signal'];
@@ -1120,25 +1056,29 @@ export class CircuitBreaker extends EventTarget {
     adopt(fleet) {
         const shape = `adopt takes { state: 'open', remainingMs, k } or { state: 'closed' | 'isolated' }`;
         if (!isPlainObject(fleet)) throw optionError(TypeError, '', `${shape}, got ${describe(fleet)}`);
-        const code = FLEET_STATES.indexOf(fleet.state);
+        const unknown = unknownKeyError(fleet, ADOPT_KEYS, 'adopt key', `${shape}`);
+        if (unknown !== undefined) throw unknown;
+        const { state, remainingMs, k = 0 } = fleet;
+        const code = FLEET_STATES.indexOf(state);
         if (code < 0) {
-            throw optionError(TypeError, 'state', `${shape}: state must be one of ${FLEET_STATES.join(', ')}, got ${describe(fleet.state)}`);
+            // Missing or not a string: a TypeError; a string that is no state: a RangeError.
+            if (state === undefined) throw optionError(TypeError, 'state', `state is missing: ${shape}`);
+            const Ctor = typeof state === 'string' ? RangeError : TypeError;
+            throw optionError(Ctor, 'state', `state must be one of ${FLEET_STATES.join(', ')}, got ${describe(state)}; ${meant(state, FLEET_STATES)}${shape}`);
         }
-        const { remainingMs, k = 0 } = fleet;
         if (code === FLEET_OPEN) {
-            // The core checks an integer's range (below); a value that is not
-            // an integer gets the core's wording here.
-            if (!Number.isInteger(remainingMs)) {
-                throw numberError('remainingMs', remainingMs, 0, wasm.maxDurationMs(), (_, value) => FLEET_ERROR(value));
-            }
+            if (remainingMs === undefined) throw optionError(TypeError, 'remainingMs', `remainingMs is missing: state 'open' needs it`);
+            // The core checks an integer's range (below); anything else is refused here, in its wording.
+            if (!Number.isInteger(remainingMs)) throw numberError('remainingMs', remainingMs, 0, wasm.maxDurationMs());
             if (!isIntegerIn(k, 0, 0xffff_ffff)) throw numberError('k', k, 0, 0xffff_ffff);
         } else if (remainingMs !== undefined || fleet.k !== undefined) {
-            throw optionError(TypeError, remainingMs !== undefined ? 'remainingMs' : 'k', `remainingMs and k only go with state 'open', not ${describe(fleet.state)}`);
+            throw optionError(TypeError, remainingMs !== undefined ? 'remainingMs' : 'k', `remainingMs and k only go with state 'open', not ${describe(state)}`);
         }
-        // The core checks the remaining time (FleetState::open); its words.
+        // The core checks the remaining time (FleetState::open): its range, in
+        // the wording of every number option's (KEY = VALUE is out of range).
         const adopted = this.#inner.adopt(code, remainingMs ?? 0, k);
         this.#hooks.check();
-        if (!adopted) throw keyed(new RangeError(FLEET_ERROR(remainingMs)), 'remainingMs');
+        if (!adopted) throw numberError('remainingMs', remainingMs, 0, wasm.maxDurationMs());
     }
 
     /** Calls `listener` at every change of state; returns a function that unsubscribes it. */
@@ -1229,9 +1169,9 @@ function healthOf(trip, m) {
 function resolveOptions(options, where) {
     if (typeof options !== 'string') return options;
     if (!Object.hasOwn(PRESETS, options)) {
-        const guess = didYouMean(options, Object.keys(PRESETS));
-        const meant = guess === undefined ? '' : `did you mean ${guess}? `;
-        throw optionError(TypeError, 'preset', `${where}: unknown preset ${JSON.stringify(options)}; ${meant}the presets are ${Object.keys(PRESETS).join(', ')}`);
+        // A string, of the right type, that names no preset: a wrong value.
+        const names = Object.keys(PRESETS);
+        throw optionError(RangeError, 'preset', `${where}: unknown preset ${JSON.stringify(options)}; ${meant(options, names)}the presets are ${names.join(', ')}`);
     }
     return PRESETS[options];
 }
@@ -1285,7 +1225,7 @@ export class Registry {
         let opts = resolveOptions(options, `breaker ${name}`) ?? this.#defaults ?? {};
         if (!isPlainObject(opts)) throw optionError(TypeError, '', `breaker ${name}: options must be a preset's name or an object, got ${describe(opts)}`);
         if (opts.name !== undefined && opts.name !== name) {
-            throw optionError(TypeError, 'name', `breaker ${name}: options name ${JSON.stringify(opts.name)} differs from the name it is registered under`);
+            throw optionError(RangeError, 'name', `breaker ${name}: options name ${JSON.stringify(opts.name)} differs from the name it is registered under`);
         }
         const breaker = new CircuitBreaker({ ...opts, name });
         const added = { breaker, clock: opts.clock ?? Date.now, transitions: new Map(), recoveries: 0 };

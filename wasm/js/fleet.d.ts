@@ -3,19 +3,19 @@ import type { CircuitBreaker, CircuitBreakerOptions, ExecuteOptions, CallContext
 
 /** The longest breaker name, in bytes. */
 export declare const MAX_NAME_LENGTH: 64;
-/** Checks a breaker name (1 to 64 of A-Z a-z 0-9 _ - . :); throws a RangeError naming the problem. */
+/** Checks a breaker name (1 to 64 of A-Z a-z 0-9 _ - . :), as the base package does: a `TypeError` for a name that is not a string, a `RangeError` naming the problem for one that is not valid (`key` `name`). */
 export declare function checkName(name: string): string;
 
 /**
  * How the fleet shares probes and counts. `windowMs` and `buckets` go
  * together (one without the other does not type-check, as the constructor
- * refuses it).
+ * refuses it). Every option may be `undefined`, the same as leaving it out.
  */
 export type FleetOptions = {
     /** How long a probe lease lasts before the fleet counts the probe as failed, in ms (default: halfOpenMaxWaitMs, else 10000). */
-    readonly leaseMs?: number;
+    readonly leaseMs?: number | undefined;
     /** Count a timeWindow policy's outcomes for the whole fleet in its own window. */
-    readonly count?: boolean;
+    readonly count?: boolean | undefined;
 } & (
     | {
           /** Count a window policy's outcomes for the whole fleet over this many ms of the store's clock (a failureRate policy needs it to be counted). */
@@ -23,7 +23,7 @@ export type FleetOptions = {
           /** Buckets of `windowMs` (1..=64). */
           readonly buckets: number;
       }
-    | { readonly windowMs?: never; readonly buckets?: never }
+    | { readonly windowMs?: undefined; readonly buckets?: undefined }
 );
 
 /** What a store does: read, compare-and-set on the generation, count (as the Lua scripts do). */
@@ -49,10 +49,11 @@ export interface FleetBreakerOptions<R = any, F = never> extends CircuitBreakerO
     /** Where the fleet record lives. */
     readonly store: FleetStore | DurableObjectFleetStore;
     /** How often the record is read without a push, in ms (10..=2^31-1; default 1000). */
-    readonly syncMs?: number;
+    readonly syncMs?: number | undefined;
     /** The deadline of every store call, in ms (1..=60000; default 250). */
-    readonly deadlineMs?: number;
-    readonly fleet?: FleetOptions;
+    readonly deadlineMs?: number | undefined;
+    /** How the fleet shares probes and counts. */
+    readonly fleet?: FleetOptions | undefined;
 }
 
 /** The fleet's own metrics. */
@@ -128,9 +129,23 @@ export interface RedisSubscriberLike {
     subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
     unsubscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
 }
+/** The options of {@link RedisFleetStore}. */
+export interface RedisFleetStoreOptions {
+    /** A second connected client (`client.duplicate()`), for pushes (pub/sub). Default: none (polling only). */
+    readonly subscriber?: RedisSubscriberLike | undefined;
+    /** Whether the client is a cluster client (`createCluster()`). Default `false`. */
+    readonly cluster?: boolean | undefined;
+}
 export declare class RedisFleetStore implements FleetStore {
-    constructor(client: RedisClientLike, options?: { readonly subscriber?: RedisSubscriberLike; readonly cluster?: false });
-    constructor(client: RedisClusterLike, options: { readonly subscriber?: RedisSubscriberLike; readonly cluster: true });
+    /**
+     * @throws `TypeError` (with `key`) for a client that is not one, options
+     *   that are not an object, an unknown option (with the option most
+     *   likely meant: `unknown RedisFleetStore option clustr; did you mean
+     *   cluster?`), a `cluster` that is not a boolean, or a `subscriber`
+     *   that is not a client (no `subscribe` and `unsubscribe`).
+     */
+    constructor(client: RedisClientLike, options?: (RedisFleetStoreOptions & { readonly cluster?: false | undefined }) | undefined);
+    constructor(client: RedisClusterLike, options: RedisFleetStoreOptions & { readonly cluster: true });
     readonly timers: true;
     static keys(name: string): { readonly record: string; readonly counts: string; readonly channel: string };
     read(name: string): Promise<FleetRead>;

@@ -13,53 +13,25 @@
 // request).
 import { CircuitBreaker, BrokenCircuitError, CallTimeoutError, PermitError } from './breaker.js';
 import { brand, isInstance } from './brand.js';
-import { didYouMean } from './did-you-mean.js';
+import {
+    MAX_NAME_LENGTH,
+    checkName,
+    describe,
+    isPlainObject,
+    keyed,
+    meant,
+    numberError,
+    optionError,
+    unknownKey,
+    unknownKeyError,
+} from './did-you-mean.js';
 import { FleetRules, closedRecord, parseRecord } from './halfopen_fleet.js';
 import { READ_LUA, WRITE_LUA, COUNT_LUA } from './fleet-lua.js';
 
-/** The longest breaker name, in bytes (the Redis crate's MAX_NAME_LEN). */
-export const MAX_NAME_LENGTH = 64;
-
-/**
- * Checks a breaker name: 1 to 64 characters of A-Z a-z 0-9 _ - . : (the
- * Redis crate's rule, so both build the same keys).
- */
-export function checkName(name) {
-    if (typeof name !== 'string') {
-        throw keyed(new TypeError(`name must be a string, got ${describe(name)}`), 'name');
-    }
-    if (name.length === 0) throw keyed(new RangeError('breaker name is empty'), 'name');
-    if (name.length > MAX_NAME_LENGTH) {
-        throw keyed(new RangeError(`breaker name is ${name.length} bytes long: at most ${MAX_NAME_LENGTH}`), 'name');
-    }
-    const bad = name.search(/[^A-Za-z0-9_.:-]/);
-    if (bad >= 0) {
-        throw keyed(
-            new RangeError(`breaker name ${JSON.stringify(name)} has ${JSON.stringify(name[bad])} at byte ${bad}: use A-Z a-z 0-9 _ - . :`),
-            'name',
-        );
-    }
-    return name;
-}
-
-function describe(value) {
-    if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`;
-    if (value === null) return 'null';
-    if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-    if (typeof value === 'function') return 'a function';
-    return String(value);
-}
-
-function keyed(error, key) {
-    error.key = key;
-    return error;
-}
-
-/** `did you mean X? ` for an unknown key, or nothing. */
-function guess(name, candidates) {
-    const g = didYouMean(name, candidates);
-    return g === undefined ? '' : `did you mean ${g}? `;
-}
+// The breaker name's rule (1 to 64 characters of A-Z a-z 0-9 _ - . :, the
+// Redis crate's, so both build the same keys) and its errors are the base
+// layer's: one check, one wording.
+export { MAX_NAME_LENGTH, checkName };
 
 /** Whether `execute`'s options are `{ signal? }` with a signal that looks like one. */
 function plainExecuteOptions(options) {
@@ -83,7 +55,7 @@ export class FleetConfigError extends Error {
     }
 
     constructor(name, difference) {
-        super(`halfopen: fleet ${name}: this instance's configuration differs from the fleet's (${difference}): it stays a local breaker`);
+        super(`fleet ${name}: this instance's configuration differs from the fleet's (${difference}): it stays a local breaker`);
         this.fleetName = name;
         this.difference = difference;
     }
@@ -99,7 +71,7 @@ export class FleetStoreError extends Error {
     }
 
     constructor(message, options) {
-        super(`halfopen: fleet store: ${message}`, options);
+        super(`fleet store: ${message}`, options);
     }
 }
 FleetStoreError.prototype.name = 'FleetStoreError';
@@ -228,7 +200,7 @@ export async function decide(rules, configText, store, name, ev) {
             break;
         }
         default:
-            throw new TypeError(`halfopen: unknown fleet event ${describe(ev.type)}`);
+            throw new TypeError(`unknown fleet event ${describe(ev.type)}`);
     }
     return { gen: result.rec.genText, record: result.rec.text, nowMs: result.nowMs, wrote: result.wrote, garbage: state.garbage };
 }
@@ -286,11 +258,7 @@ function integerOption(options, key, min, max, fallback) {
     if (v === undefined) return fallback;
     // The breaker's rule and wording: not a number is a TypeError; a number
     // out of range or not an integer a RangeError.
-    if (typeof v !== 'number') throw keyed(new TypeError(`${key} must be an integer in ${min}..=${max}, got ${describe(v)}`), key);
-    if (!Number.isInteger(v) || v < min || v > max) {
-        const why = Number.isFinite(v) && !Number.isInteger(v) ? ': not an integer' : '';
-        throw keyed(new RangeError(`${key} = ${v} is out of range ${min}..=${max}${why}`), key);
-    }
+    if (!Number.isInteger(v) || v < min || v > max) throw numberError(key, v, min, max);
     return v;
 }
 
@@ -377,45 +345,43 @@ export class FleetBreaker {
     #stats = { storeErrors: 0, syncs: 0, roundTrips: 0, pushes: 0, lastError: undefined };
 
     constructor(options) {
-        if (typeof options !== 'object' || options === null) {
-            throw keyed(new TypeError(`FleetBreaker takes an options object, got ${describe(options)}`), '');
+        if (!isPlainObject(options)) {
+            throw optionError(TypeError, '', `FleetBreaker takes an options object, got ${describe(options)}`);
         }
         const { name, store, syncMs, deadlineMs, fleet, ...breakerOptions } = options;
         this.#name = checkName(name);
         if (typeof store !== 'object' || store === null || typeof store.read !== 'function' && typeof store.apply !== 'function') {
-            throw keyed(new TypeError(`store: FleetBreaker needs a store (RedisFleetStore or DurableObjectFleetStore), got ${describe(store)}`), 'store');
+            throw optionError(TypeError, 'store', `store: FleetBreaker needs a store (RedisFleetStore or DurableObjectFleetStore), got ${describe(store)}`);
         }
         this.#syncMs = integerOption(options, 'syncMs', 10, MAX_DURATION_MS, 1_000);
         this.#deadlineMs = integerOption(options, 'deadlineMs', 1, 60_000, 250);
-        const f = fleet ?? {};
-        if (typeof f !== 'object' || f === null) throw keyed(new TypeError(`fleet must be an object {leaseMs, windowMs, buckets, count}, got ${describe(fleet)}`), 'fleet');
-        for (const k of Object.keys(f)) {
-            if (!FLEET_KEYS.includes(k)) {
-                throw keyed(new TypeError(`unknown option fleet.${k}; ${guess(k, FLEET_KEYS).replace(/mean (\w+)/, 'mean fleet.$1')}fleet takes ${FLEET_KEYS.join(', ')}`), `fleet.${k}`);
-            }
-        }
+        const f = fleet === undefined ? {} : fleet;
+        if (!isPlainObject(f)) throw optionError(TypeError, 'fleet', `fleet must be an object {${FLEET_KEYS.join(', ')}}, got ${describe(fleet)}`);
+        const unknown = unknownKeyError(f, FLEET_KEYS, 'option', `fleet takes ${FLEET_KEYS.join(', ')}`, 'fleet.');
+        if (unknown !== undefined) throw unknown;
         // The local breaker checks every breaker option, with the core's
         // words; an unknown key may be a near miss of one of FleetBreaker's.
         try {
             this.#local = new CircuitBreaker(breakerOptions);
         } catch (e) {
-            if (e instanceof TypeError && /^unknown option /.test(e.message) && !/did you mean/.test(e.message)) {
-                const g = guess(e.key, FLEET_BREAKER_KEYS);
-                if (g !== '') throw keyed(new TypeError(`unknown option ${e.key}; ${g}FleetBreaker takes ${FLEET_BREAKER_KEYS.join(', ')} and the breaker's options`), e.key);
+            if (e instanceof TypeError && /^unknown option /.test(e.message) && !/did you mean/.test(e.message) && meant(e.key, FLEET_BREAKER_KEYS) !== '') {
+                throw optionError(TypeError, e.key, unknownKey('option', e.key, FLEET_BREAKER_KEYS, `FleetBreaker takes ${FLEET_BREAKER_KEYS.join(', ')} and the breaker's options`));
             }
             throw e;
         }
-        for (const [k, v] of [['fleet.leaseMs', f.leaseMs], ['fleet.windowMs', f.windowMs], ['fleet.buckets', f.buckets]]) {
-            if (v === undefined || Number.isInteger(v)) continue;
-            if (typeof v !== 'number') throw keyed(new TypeError(`${k} must be an integer, got ${describe(v)}`), k);
-            throw keyed(new RangeError(`${k} = ${v} is not an integer`), k);
+        // The ranges of the core's fleet rules (FleetRulesError), checked
+        // here too so that every value gets the breaker's rule and wording
+        // (and a windowMs of 0 or below is refused, not taken for none).
+        for (const [k, max] of [['leaseMs', MAX_DURATION_MS], ['windowMs', MAX_DURATION_MS], ['buckets', 64]]) {
+            const v = f[k];
+            if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= max)) throw numberError(`fleet.${k}`, v, 1, max);
         }
         if (f.count !== undefined && typeof f.count !== 'boolean') {
-            throw keyed(new TypeError(`fleet.count must be a boolean, got ${describe(f.count)}`), 'fleet.count');
+            throw optionError(TypeError, 'fleet.count', `fleet.count must be a boolean, got ${describe(f.count)}`);
         }
         if ((f.windowMs === undefined) !== (f.buckets === undefined)) {
             const k = f.windowMs === undefined ? 'fleet.windowMs' : 'fleet.buckets';
-            throw keyed(new TypeError(`fleet.windowMs and fleet.buckets go together: ${k} is missing`), k);
+            throw optionError(TypeError, k, `fleet.windowMs and fleet.buckets go together: ${k} is missing`);
         }
         ({ leaseMs: this.#leaseMs, windowMs: this.#windowMs, buckets: this.#buckets } = fleetShape(f, breakerOptions));
         this.#pairs = configPairs(breakerOptions);
@@ -717,7 +683,7 @@ export class FleetBreaker {
     /** Calls `listener` when the fleet detaches (store failing, refused) or attaches again. */
     onFleetChange(listener) {
         if (typeof listener !== 'function') {
-            throw new TypeError(`halfopen: onFleetChange(listener) takes a function, got ${describe(listener)}`);
+            throw new TypeError(`onFleetChange(listener) takes a function, got ${describe(listener)}`);
         }
         const sub = (e) => listener(e);
         this.#listeners.add(sub);
@@ -914,6 +880,14 @@ function readReply(items, at) {
     };
 }
 
+/** The options of RedisFleetStore. */
+const REDIS_STORE_KEYS = ['subscriber', 'cluster'];
+
+/** Whether `value` looks like a node-redis client (or cluster client) to subscribe with. */
+function isSubscriber(value) {
+    return typeof value === 'object' && value !== null && typeof value.subscribe === 'function' && typeof value.unsubscribe === 'function';
+}
+
 /**
  * The fleet record in Redis, through the `redis` npm client (node-redis),
  * with the Rust crate's three Lua scripts and its key layout
@@ -935,15 +909,26 @@ export class RedisFleetStore {
      * optional `subscriber`: a second connected client (or cluster client)
      * for pushes (pub/sub).
      */
-    constructor(client, options = {}) {
+    constructor(client, options) {
         if (typeof client !== 'object' || client === null || typeof client.sendCommand !== 'function') {
-            throw keyed(new TypeError(`halfopen: RedisFleetStore takes a connected client of the redis package (createClient() or createCluster()), got ${describe(client)}`), 'client');
+            throw optionError(TypeError, 'client', `RedisFleetStore takes a connected client of the redis package (createClient() or createCluster()), got ${describe(client)}`);
         }
-        if (typeof options !== 'object' || options === null) {
-            throw keyed(new TypeError(`halfopen: RedisFleetStore's options must be an object {subscriber, cluster}, got ${describe(options)}`), 'options');
+        if (options === undefined) options = {};
+        if (!isPlainObject(options)) {
+            throw optionError(TypeError, '', `RedisFleetStore's options must be an object {${REDIS_STORE_KEYS.join(', ')}}, got ${describe(options)}`);
         }
+        const unknown = unknownKeyError(options, REDIS_STORE_KEYS, 'RedisFleetStore option', `the options are ${REDIS_STORE_KEYS.join(', ')}`);
+        if (unknown !== undefined) throw unknown;
         if (options.cluster !== undefined && typeof options.cluster !== 'boolean') {
-            throw keyed(new TypeError(`halfopen: cluster must be a boolean, got ${describe(options.cluster)}`), 'cluster');
+            throw optionError(TypeError, 'cluster', `cluster must be a boolean, got ${describe(options.cluster)}`);
+        }
+        const { subscriber } = options;
+        if (subscriber !== undefined && !isSubscriber(subscriber)) {
+            throw optionError(
+                TypeError,
+                'subscriber',
+                `subscriber must be a second connected client of the redis package (client.duplicate()), with subscribe() and unsubscribe(), got ${describe(subscriber)}`,
+            );
         }
         this.#client = client;
         this.#subscriber = options.subscriber;
@@ -1219,7 +1204,7 @@ export class DurableObjectFleetStore {
 
     constructor(namespace) {
         if (typeof namespace !== 'object' || namespace === null || typeof namespace.idFromName !== 'function' || typeof namespace.get !== 'function') {
-            throw keyed(new TypeError(`halfopen: DurableObjectFleetStore takes a Durable Object namespace binding (env.FLEET), got ${describe(namespace)}`), 'namespace');
+            throw keyed(new TypeError(`DurableObjectFleetStore takes a Durable Object namespace binding (env.FLEET), got ${describe(namespace)}`), 'namespace');
         }
         this.#ns = namespace;
     }

@@ -32,13 +32,15 @@
  * number, an object for a function, an unknown or missing key) throws a
  * `TypeError`; an option of the right type with a value that is not valid
  * (a number out of range or not an integer, such as `openMs: 0` or
- * `openMs: 1.5`) a `RangeError`. Both name the option by its path in the
+ * `openMs: 1.5`; a string that is not a valid name, preset or fleet state)
+ * a `RangeError`. Both name the option by its path in the
  * message and in `key` ({@link OptionError}); a number's range error reads
  * `openMs = 0 is out of range 1..=2147483647` (the Rust crate's words), with
  * `: not an integer` after it for a fraction. An unknown key is refused
  * with the key most likely meant (`unknown option timeout; did you mean
  * timeoutMs?`), in the constructor's options, a trip policy, `execute`'s
- * options and the {@link Registry}'s. A permit used wrongly throws a
+ * options, {@link CircuitBreaker.adopt}'s fleet state and the
+ * {@link Registry}'s. A permit used wrongly throws a
  * {@link PermitError}. `instanceof` works across copies of the package (its
  * ES module and CommonJS entries, two bundles): each exported class checks a
  * brand registered as `Symbol.for('halfopen.<ClassName>')`.
@@ -72,10 +74,10 @@ export type WindowRules =
           /** The rate rule: trips when `failures * 100 >= percent * recorded` (1 ..= 100). */
           readonly percent: number;
           /** The count rule: trips on this many failures in the window. */
-          readonly failures?: number;
+          readonly failures?: number | undefined;
       }
     | {
-          readonly percent?: number;
+          readonly percent?: number | undefined;
           readonly failures: number;
       };
 
@@ -84,7 +86,7 @@ export type FailureRatePolicy = WindowRules & {
     /** How many of the last outcomes the window holds (1 ..= 64). */
     readonly window: number;
     /** The rate rule's minimum of outcomes in the window (1 ..= `window`). Default 1. */
-    readonly minimumCalls?: number;
+    readonly minimumCalls?: number | undefined;
 };
 
 /** The `timeWindow` policy: over the outcomes of the last `windowMs` milliseconds. */
@@ -94,12 +96,12 @@ export type TimeWindowPolicy = WindowRules & {
     /** How many buckets the window is kept in (1 ..= 64). */
     readonly buckets: number;
     /** The rate rule's minimum of outcomes in the window (1 ..= 2^31 - 1). Default 1. */
-    readonly minimumCalls?: number;
+    readonly minimumCalls?: number | undefined;
 };
 
 /**
  * When a closed breaker opens: exactly one policy. Two in one object do
- * not type-check (the others are `?: never`), as the constructor refuses
+ * not type-check (the others are `?: undefined`), as the constructor refuses
  * them (`trip: more than one trip policy was given; choose one`).
  *
  * - `consecutiveFailures: N` (1 ..= 65535): after N failures in a row.
@@ -118,9 +120,9 @@ export type TimeWindowPolicy = WindowRules & {
  * 60 s" is `{ timeWindow: { failures: 5, windowMs: 60_000, buckets: 12 } }`.
  */
 export type TripPolicy =
-    | { readonly consecutiveFailures: number; readonly failureRate?: never; readonly timeWindow?: never }
-    | { readonly consecutiveFailures?: never; readonly failureRate: FailureRatePolicy; readonly timeWindow?: never }
-    | { readonly consecutiveFailures?: never; readonly failureRate?: never; readonly timeWindow: TimeWindowPolicy };
+    | { readonly consecutiveFailures: number; readonly failureRate?: undefined; readonly timeWindow?: undefined }
+    | { readonly consecutiveFailures?: undefined; readonly failureRate: FailureRatePolicy; readonly timeWindow?: undefined }
+    | { readonly consecutiveFailures?: undefined; readonly failureRate?: undefined; readonly timeWindow: TimeWindowPolicy };
 
 /**
  * Longer open periods for a downstream that keeps failing its trials: the
@@ -144,8 +146,17 @@ export interface Jitter {
     /** The most an opening is shortened by, in percent (1 ..= 100). */
     readonly percent: number;
     /** The instance's seed (0 ..= 2^32 - 1): an instance or isolate id. Default 0. */
-    readonly seed?: number;
+    readonly seed?: number | undefined;
 }
+
+/**
+ * A callback option: a function of `A` returning `T`, with a method's
+ * parameter rule (bivariant, as `strictFunctionTypes` leaves methods), so
+ * that a callback annotated with a narrower parameter type than the one
+ * given (`isFailure: (e: Error) => ...` where the error is `unknown`) is
+ * accepted.
+ */
+export type Callback<A extends unknown[], T> = { bivariant(...args: A): T }['bivariant'];
 
 /**
  * How a breaker decides, and what it does around calls.
@@ -163,16 +174,21 @@ export interface Jitter {
  * - a `RangeError` for a number that is not valid: out of range (`openMs =
  *   0 is out of range 1..=2147483647`), not an integer (`openMs = 1.5 is
  *   out of range 1..=2147483647: not an integer`), not a multiple
- *   (`timeWindow.windowMs`); and for a bad `name`.
+ *   (`timeWindow.windowMs`); and for a string that is not valid, a bad
+ *   `name`.
  *
  * The core checks every value: the message of an error it reports (out of
  * range, not a multiple, a policy's key missing, two policies) is its own
  * wording, the same as the Rust crate's. So is the message of every
  * rejection and of every refused snapshot.
  *
- * The callbacks are declared as methods, so a callback whose parameter is
- * annotated with a narrower type (`isFailure: (e: Error) => ...`) is
- * accepted.
+ * The callbacks have a method's parameter rule ({@link Callback}), so a
+ * callback whose parameter is annotated with a narrower type (`isFailure:
+ * (e: Error) => ...`) is accepted.
+ *
+ * Every option may also be given as `undefined`, which is the same as
+ * leaving it out (`openMs: config.openMs` where that may be unset), under
+ * `exactOptionalPropertyTypes` too.
  *
  * @typeParam R - what the operations of {@link CircuitBreaker.execute}
  *   resolve to: the parameter of `isResultFailure` (inferred from its
@@ -187,31 +203,31 @@ export interface CircuitBreakerOptions<R = any, F = never> {
      * Default: none (a {@link Registry} gives each breaker the name it is
      * registered under).
      */
-    readonly name?: string;
+    readonly name?: string | undefined;
     /** The trip policy. Default `{ consecutiveFailures: 5 }`. */
-    readonly trip?: TripPolicy;
+    readonly trip?: TripPolicy | undefined;
     /** How long the breaker stays open before a trial call (1 ..= 2^31 - 1). Default 30000. */
-    readonly openMs?: number;
+    readonly openMs?: number | undefined;
     /** How many trial calls may be in flight in half-open (1 ..= 255). Default 1. */
-    readonly halfOpenMaxCalls?: number;
+    readonly halfOpenMaxCalls?: number | undefined;
     /** How many trial successes close the breaker (1 ..= 65535). Default 1. */
-    readonly successThreshold?: number;
+    readonly successThreshold?: number | undefined;
     /**
      * A success that took at least this long is recorded as a failure (a
      * slow call; 1 ..= 2^31 - 1). Default: off. The clock is then read when a
      * call starts and when it ends.
      */
-    readonly slowCallMs?: number;
+    readonly slowCallMs?: number | undefined;
     /** Longer open periods after failed trials. Default: none. */
-    readonly backoff?: Backoff;
+    readonly backoff?: Backoff | undefined;
     /**
      * A half-open breaker whose trials have not decided within this many
      * milliseconds of entering half-open (a lost promise, a hung call)
      * re-opens as if a trial had failed (1 ..= 2^31 - 1). Default: no limit.
      */
-    readonly halfOpenMaxWaitMs?: number;
+    readonly halfOpenMaxWaitMs?: number | undefined;
     /** Shortens each opening by a deterministic amount per instance. Default: none. */
-    readonly jitter?: Jitter;
+    readonly jitter?: Jitter | undefined;
     /**
      * The time in milliseconds (fractions are dropped). Default `Date.now`.
      * It is read only when a decision needs it: never on the steady closed
@@ -221,34 +237,34 @@ export interface CircuitBreakerOptions<R = any, F = never> {
      * makes the operation that read it throw (or, once a call's promise is
      * settling, reports the error as uncaught); time then stands still.
      */
-    readonly clock?: () => number;
+    readonly clock?: (() => number) | undefined;
     /**
      * An operation of {@link CircuitBreaker.execute} that takes longer is
      * abandoned: its signal aborts, the call counts as a failure and
      * `execute` rejects with a {@link CallTimeoutError} (1 ..= 2^31 - 1).
      * Default: no timeout.
      */
-    readonly timeoutMs?: number;
+    readonly timeoutMs?: number | undefined;
     /**
      * Whether an error of the operation counts as a failure; `false` means
      * the call is ignored (it counts toward nothing). Default: every error is
      * a failure. If it throws, the call is a failure and `execute` rejects
      * with what it threw.
      */
-    isFailure?(error: unknown): boolean;
+    readonly isFailure?: Callback<[error: unknown], boolean> | undefined;
     /**
      * Whether a result of the operation counts as a failure (an HTTP 503, an
      * empty reply). The result is still returned. Default: no result is a
      * failure. If it throws, the call is a failure and `execute` rejects
      * with what it threw.
      */
-    isResultFailure?(result: R): boolean;
+    readonly isResultFailure?: Callback<[result: R], boolean> | undefined;
     /**
      * What {@link CircuitBreaker.execute} resolves to when the breaker
      * rejects the call, instead of rejecting with the error. Not called when
      * the operation itself fails.
      */
-    fallback?(error: BrokenCircuitError | IsolatedCircuitError): F | PromiseLike<F>;
+    readonly fallback?: Callback<[error: BrokenCircuitError | IsolatedCircuitError], F | PromiseLike<F>> | undefined;
 }
 
 /** What the operation of {@link CircuitBreaker.execute} receives. */
@@ -271,7 +287,7 @@ export interface ExecuteOptions {
      * the signal's reason, and the call counts toward nothing (its half-open
      * slot, if any, is freed). Already aborted: the operation does not run.
      */
-    readonly signal?: AbortSignal;
+    readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -356,7 +372,7 @@ export type FleetState =
           /** What is left of the fleet's open period, in ms (0 ..= 2^31 - 1). */
           readonly remainingMs: number;
           /** The fleet's re-trip count, for backoff (0 ..= 2^32 - 1). Default 0. */
-          readonly k?: number;
+          readonly k?: number | undefined;
       }
     | { readonly state: 'closed' | 'isolated'; readonly remainingMs?: undefined; readonly k?: undefined };
 
@@ -376,7 +392,7 @@ export interface RestoreOptions<R = any, F = never> extends CircuitBreakerOption
      * Default: `true` with the default clock (`Date.now`), `false` with a
      * `clock` option (`performance.now` and test clocks start again).
      */
-    readonly sameClock?: boolean;
+    readonly sameClock?: boolean | undefined;
 }
 
 /**
@@ -519,9 +535,16 @@ export declare class CircuitBreaker<R = any, F = never> extends EventTarget {
      * decides the fleet's trip and publishes `open`. A change of state it
      * causes reaches the listeners with cause `fleet`.
      *
-     * @throws `RangeError` (its `key` `remainingMs`, the core's message) for
-     *   a remaining time outside 0 ..= 2^31 - 1; `TypeError` or `RangeError`
-     *   naming `state`, `remainingMs` or `k` for anything else malformed.
+     * @throws {@link OptionError}, by the options' rule: a `RangeError`
+     *   (`key` `remainingMs`: `remainingMs = -1 is out of range
+     *   0..=2147483647`, with `: not an integer` for a fraction) for a
+     *   remaining time outside 0 ..= 2^31 - 1, the same for `k` outside
+     *   0 ..= 2^32 - 1, and for a `state` string that is not one of the three
+     *   (with the one most likely meant); a `TypeError` for a value of the
+     *   wrong type, an unknown key (with the key most likely meant), a
+     *   missing `state` or `remainingMs` (`remainingMs is missing`), or
+     *   `remainingMs`/`k` with a state other than `open`. The breaker is
+     *   unchanged then.
      */
     adopt(fleet: FleetState): void;
 
@@ -709,14 +732,18 @@ export declare class CircuitBreakerEvent<T extends CircuitBreakerEventType = Cir
 /** The name of a preset of {@link presets}. */
 export type PresetName = keyof typeof presets;
 
-/** The options of {@link Registry}. */
-export interface RegistryOptions {
+/**
+ * The options of {@link Registry}.
+ *
+ * @typeParam F - what the defaults' `fallback` resolves to (`never` without one).
+ */
+export interface RegistryOptions<F = never> {
     /**
      * The options of every breaker built without its own: a preset's name
      * or options (without `name`). Checked when the registry is built.
      * Default `{}` (the breaker's defaults).
      */
-    readonly defaults?: PresetName | (CircuitBreakerOptions<any, unknown> & { readonly name?: never });
+    readonly defaults?: PresetName | (CircuitBreakerOptions<any, F> & { readonly name?: undefined }) | undefined;
 }
 
 /** One breaker of {@link Registry.report}. */
@@ -736,13 +763,16 @@ export interface BreakerReport {
  * await breakers.get('orders-db', 'database').execute(() => query());
  * res.setHeader('content-type', Registry.contentType).end(breakers.metricsText());
  * ```
+ *
+ * @typeParam F - what the defaults' `fallback` resolves to (`never`
+ *   without one): a breaker built with the defaults may resolve to it.
  */
-export declare class Registry {
+export declare class Registry<F = never> {
     /**
      * @throws {@link OptionError} for an unknown option, an unknown preset
      *   (`key` `preset`) or invalid defaults.
      */
-    constructor(options?: RegistryOptions);
+    constructor(options?: RegistryOptions<F>);
 
     /** `text/plain; version=0.0.4; charset=utf-8`: the content type of {@link Registry.metricsText}. */
     static readonly contentType: string;
@@ -753,11 +783,17 @@ export declare class Registry {
      * else the registry's defaults. Options given for a name registered
      * already are not looked at (the Rust `Registry::get_or_register`).
      *
+     * The types are the caller's word, as they cannot know which options
+     * built a breaker registered already: `R` is what its operations resolve
+     * to (`any` unless given or inferred from `options`), and `execute`
+     * resolves to an `R` or to what a `fallback` gives, the defaults' (`F`)
+     * or these options' (`G`).
+     *
      * @throws {@link OptionError} (`key` `name`) for a name that is not 1 to
      *   64 characters of `A-Z a-z 0-9 _ - . :`, (`key` `preset`) for an
      *   unknown preset, or for an invalid option; nothing is registered then.
      */
-    get<R = any>(name: string, options?: PresetName | CircuitBreakerOptions<R, unknown>): CircuitBreaker<R, unknown>;
+    get<R = any, G = never>(name: string, options?: PresetName | CircuitBreakerOptions<R, G> | undefined): CircuitBreaker<R, F | G>;
 
     /** Whether a breaker of that name is registered. */
     has(name: string): boolean;

@@ -253,9 +253,9 @@ test('bad input: corrupt records, keys of another type, names out of bounds, bad
 
     // Names.
     const store = new RedisFleetStore(client);
-    assert.throws(() => new FleetBreaker({ name: '', store }), { name: 'RangeError', key: 'name', message: /breaker name is empty/ });
-    assert.throws(() => new FleetBreaker({ name: 'x'.repeat(65), store }), { name: 'RangeError', message: /65 bytes long: at most 64/ });
-    assert.throws(() => new FleetBreaker({ name: 'pay ments', store }), { message: /has " " at byte 3: use A-Z a-z 0-9 _ - \. :/ });
+    assert.throws(() => new FleetBreaker({ name: '', store }), { name: 'RangeError', key: 'name', message: /^name is empty/ });
+    assert.throws(() => new FleetBreaker({ name: 'x'.repeat(65), store }), { name: 'RangeError', message: /65 characters long: at most 64/ });
+    assert.throws(() => new FleetBreaker({ name: 'pay ments', store }), { message: /has " " at index 3: use A-Z a-z 0-9 _ - \. :/ });
     assert.throws(() => new FleetBreaker({ name: 7, store }), { name: 'TypeError', key: 'name' });
     // Options.
     assert.throws(() => new FleetBreaker({ name: 'ok', store: {} }), { key: 'store' });
@@ -275,6 +275,13 @@ test('bad input: corrupt records, keys of another type, names out of bounds, bad
     );
     assert.throws(() => new FleetBreaker({ name: 'ok', store, openMs: -1 }), { name: 'RangeError', key: 'openMs' });
     assert.throws(() => new RedisFleetStore({}), { key: 'client' });
+    // The store's options, on a real client: known keys (with the key
+    // meant), a subscriber that is a client; a duplicate is one.
+    assert.throws(() => new RedisFleetStore(client, { clustr: true }), { name: 'TypeError', key: 'clustr', message: /^unknown RedisFleetStore option clustr; did you mean cluster\?/ });
+    assert.throws(() => new RedisFleetStore(client, { subscribr: client.duplicate() }), { name: 'TypeError', key: 'subscribr', message: /did you mean subscriber\?/ });
+    assert.throws(() => new RedisFleetStore(client, { subscriber: 5 }), { name: 'TypeError', key: 'subscriber' });
+    assert.throws(() => new RedisFleetStore(client, { cluster: 'yes' }), { name: 'TypeError', key: 'cluster', message: 'cluster must be a boolean, got "yes" (a string)' });
+    new RedisFleetStore(client, { subscriber: client.duplicate(), cluster: false });
     await client.quit();
 });
 

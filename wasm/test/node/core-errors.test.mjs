@@ -101,12 +101,17 @@ test('snapshot refusals: the core\'s reason and message for every refusal', () =
     }
 });
 
-test('a fleet state the core refuses: its message, as a RangeError naming remainingMs', () => {
+test('a fleet state the core refuses: its range, as a RangeError naming remainingMs in the words of every number option', () => {
+    // The core's FleetError reads `fleet remainingMs = V is out of range
+    // MIN..=MAX`: the JS API names the option by its path, `remainingMs`
+    // (its `key`), as every number option's error does.
     const b = new CircuitBreaker();
+    assert.match(cases.fleet.message, /^fleet remainingMs = \d+ is out of range \d+\.\.=\d+$/);
     assert.throws(
         () => b.adopt({ state: 'open', remainingMs: cases.fleet.remainingMs, k: 0 }),
-        (e) => e instanceof RangeError && e.key === 'remainingMs' && e.message === cases.fleet.message,
+        (e) => e instanceof RangeError && e.key === 'remainingMs' && e.message === cases.fleet.message.replace(/^fleet /, ''),
     );
+    assert.equal(b.state, 'closed');
 });
 
 test('a snapshot the core accepts, from the same bytes the refusals were cut from', () => {

@@ -18,7 +18,7 @@ import {
     Registry,
 } from 'halfopen';
 import * as esm from 'halfopen';
-import { FleetBreaker, FleetConfigError, FleetStoreError } from 'halfopen/fleet';
+import { FleetBreaker, FleetConfigError, FleetStoreError, RedisFleetStore, DurableObjectFleetStore, checkName } from 'halfopen/fleet';
 
 /** Sets `path` (a dotted path) to `value` in a copy of `base`. */
 function withValue(base, path, value) {
@@ -135,14 +135,79 @@ test('options of other types: a wrong type is a TypeError, a bad value a RangeEr
     assert.throws(() => CircuitBreaker.restore(null, { sameClock: 'yes' }), { name: 'TypeError', key: 'sameClock', message: /^sameClock must be a boolean/ });
 });
 
-test('adopt: the same rule and the core\'s wording', () => {
+test('adopt: the same rule and the wording of every number option', () => {
     const b = new CircuitBreaker();
     assert.throws(() => b.adopt({ state: 'open', remainingMs: '5' }), { name: 'TypeError', key: 'remainingMs', message: /^remainingMs must be an integer in 0\.\.=2147483647, got "5" \(a string\)$/ });
-    assert.throws(() => b.adopt({ state: 'open', remainingMs: 1.5 }), { name: 'RangeError', key: 'remainingMs', message: 'fleet remainingMs = 1.5 is out of range 0..=2147483647: not an integer' });
-    assert.throws(() => b.adopt({ state: 'open', remainingMs: -1 }), { name: 'RangeError', key: 'remainingMs', message: 'fleet remainingMs = -1 is out of range 0..=2147483647' });
+    assert.throws(() => b.adopt({ state: 'open', remainingMs: 1.5 }), { name: 'RangeError', key: 'remainingMs', message: 'remainingMs = 1.5 is out of range 0..=2147483647: not an integer' });
+    assert.throws(() => b.adopt({ state: 'open', remainingMs: -1 }), { name: 'RangeError', key: 'remainingMs', message: 'remainingMs = -1 is out of range 0..=2147483647' });
+    assert.throws(() => b.adopt({ state: 'open', remainingMs: 2 ** 31 }), { name: 'RangeError', key: 'remainingMs', message: 'remainingMs = 2147483648 is out of range 0..=2147483647' });
     assert.throws(() => b.adopt({ state: 'open', remainingMs: 5, k: -1 }), { name: 'RangeError', key: 'k', message: 'k = -1 is out of range 0..=4294967295' });
     assert.throws(() => b.adopt({ state: 'open', remainingMs: 5, k: 'x' }), { name: 'TypeError', key: 'k' });
+    assert.throws(() => b.adopt({ state: 'open', remainingMs: 5, k: 1.5 }), { name: 'RangeError', key: 'k', message: 'k = 1.5 is out of range 0..=4294967295: not an integer' });
     assert.equal(b.state, 'closed');
+});
+
+test('adopt: unknown keys are refused with the key meant; a missing key says so; a bad state string is a RangeError', () => {
+    const b = new CircuitBreaker();
+    const refused = (fleet, Ctor, key, message) =>
+        assert.throws(
+            () => b.adopt(fleet),
+            (e) => {
+                assert.equal(e.constructor, Ctor, `${JSON.stringify(fleet)}: ${e}`);
+                assert.equal(e.key, key);
+                assert.match(e.message, message);
+                return true;
+            },
+        );
+    refused({ state: 'open', remainingMs: 1, kk: 2 }, TypeError, 'kk', /^unknown adopt key kk; did you mean k\? adopt takes \{ state: 'open', remainingMs, k \} or \{ state: 'closed' \| 'isolated' \}$/);
+    refused({ state: 'open', remaining: 1 }, TypeError, 'remaining', /^unknown adopt key remaining; did you mean remainingMs\?/);
+    refused({ state: 'closed', extra: 1 }, TypeError, 'extra', /^unknown adopt key extra; adopt takes/);
+    refused({ State: 'open', remainingMs: 1 }, TypeError, 'State', /did you mean state\?/);
+    refused({ state: 'open' }, TypeError, 'remainingMs', /^remainingMs is missing: state 'open' needs it$/);
+    refused({ state: 'open', remainingMs: undefined }, TypeError, 'remainingMs', /^remainingMs is missing/);
+    refused({}, TypeError, 'state', /^state is missing: adopt takes/);
+    refused({ state: 5 }, TypeError, 'state', /^state must be one of open, closed, isolated, got 5; adopt takes/);
+    refused({ state: 'opn' }, RangeError, 'state', /^state must be one of open, closed, isolated, got "opn" \(a string\); did you mean open\? adopt takes/);
+    refused({ state: 'halfOpen' }, RangeError, 'state', /^state must be one of open, closed, isolated, got "halfOpen"/);
+    refused(null, TypeError, '', /^adopt takes .*, got null$/);
+    refused([], TypeError, '', /^adopt takes .*, got an array$/);
+    assert.equal(b.state, 'closed', 'nothing was adopted');
+    assert.equal(b.metrics().transitions, 0);
+    // Undefined values are left out, as everywhere.
+    b.adopt({ state: 'open', remainingMs: 1_000, k: undefined, other: undefined });
+    assert.equal(b.state, 'open');
+    b.adopt({ state: 'closed', remainingMs: undefined });
+    assert.equal(b.state, 'closed');
+});
+
+test('a string of the right type that is not a valid value is a RangeError, everywhere', () => {
+    const registry = new Registry();
+    const store = { read() {}, write() {}, count() {} };
+    const cases = [
+        [() => new CircuitBreaker({ name: 'a b' }), 'name', 'name "a b" has " " at index 1: use A-Z a-z 0-9 _ - . :'],
+        [() => new FleetBreaker({ name: 'a b', store }), 'name', 'name "a b" has " " at index 1: use A-Z a-z 0-9 _ - . :'],
+        [() => checkName('a b'), 'name', 'name "a b" has " " at index 1: use A-Z a-z 0-9 _ - . :'],
+        [() => RedisFleetStore.keys('a b'), 'name', 'name "a b" has " " at index 1: use A-Z a-z 0-9 _ - . :'],
+        [() => new FleetBreaker({ name: '', store }), 'name', 'name is empty: a breaker name is 1 to 64 characters'],
+        [() => new FleetBreaker({ name: 'x'.repeat(65), store }), 'name', 'name is 65 characters long: at most 64'],
+        [() => registry.get('a', 'httpapi'), 'preset', /^breaker a: unknown preset "httpapi"; did you mean httpApi\? the presets are /],
+        [() => new Registry({ defaults: 'databse' }), 'preset', /^Registry defaults: unknown preset "databse"; did you mean database\?/],
+        [() => registry.get('a', { name: 'b' }), 'name', /^breaker a: options name "b" differs/],
+        [() => new CircuitBreaker().adopt({ state: 'opn' }), 'state', /did you mean open\?/],
+    ];
+    for (const [fn, key, message] of cases) {
+        assert.throws(fn, (e) => {
+            assert.equal(e.constructor, RangeError, String(e));
+            assert.equal(e.key, key);
+            if (typeof message === 'string') assert.equal(e.message, message);
+            else assert.match(e.message, message);
+            return true;
+        });
+    }
+    // Not a string at all: a TypeError.
+    assert.throws(() => new FleetBreaker({ name: 5, store }), { name: 'TypeError', key: 'name', message: 'name must be a string, got 5' });
+    assert.throws(() => registry.get('a', 5), { name: 'TypeError', key: '' });
+    assert.equal(registry.size, 0);
 });
 
 test('did you mean: a near miss of a key is named, wherever unknown keys are refused', () => {
@@ -168,8 +233,8 @@ test('did you mean: a near miss of a key is named, wherever unknown keys are ref
     unknown(() => new Registry({ default: 'httpApi' }), 'default', 'defaults');
     unknown(() => new Registry().get('x', { openMS: 5 }), 'openMS', 'openMs');
     unknown(() => CircuitBreaker.restore(null, { sameclock: true }), 'sameclock', 'sameClock');
-    assert.throws(() => new Registry({ defaults: 'databse' }), { name: 'TypeError', key: 'preset', message: /unknown preset "databse"; did you mean database\? the presets are httpApi, / });
-    assert.throws(() => new Registry().get('x', 'HttpApi'), { name: 'TypeError', key: 'preset', message: /unknown preset "HttpApi"; did you mean httpApi\?/ });
+    assert.throws(() => new Registry({ defaults: 'databse' }), { name: 'RangeError', key: 'preset', message: /unknown preset "databse"; did you mean database\? the presets are httpApi, / });
+    assert.throws(() => new Registry().get('x', 'HttpApi'), { name: 'RangeError', key: 'preset', message: /unknown preset "HttpApi"; did you mean httpApi\?/ });
     // The full message: the guess, then every option.
     assert.throws(() => new CircuitBreaker({ timeout: 5 }), { message: /^unknown option timeout; did you mean timeoutMs\? the options are name, trip, openMs, .*timeoutMs$/ });
 });
@@ -185,6 +250,101 @@ test('did you mean, in FleetBreaker options', () => {
     assert.throws(() => new FleetBreaker({ name: 'x', store, syncMs: 10.5 }), { name: 'RangeError', key: 'syncMs', message: 'syncMs = 10.5 is out of range 10..=2147483647: not an integer' });
     assert.throws(() => new FleetBreaker({ name: 'x', store, deadlineMs: '5' }), { name: 'TypeError', key: 'deadlineMs' });
     assert.throws(() => new FleetBreaker({ name: 'x', store, fleet: { leaseMs: 1.5 } }), { name: 'RangeError', key: 'fleet.leaseMs' });
+    unknown({ fleet: { leaseMs: 5_000, windowms: 1_000 } }, 'fleet.windowms', /^unknown option fleet\.windowms; did you mean fleet\.windowMs\? fleet takes leaseMs, windowMs, buckets, count$/);
+    unknown({ deadline: 5 }, 'deadline', /^unknown option deadline; did you mean deadlineMs\? FleetBreaker takes/);
+});
+
+test('FleetBreaker options: the breaker\'s rule and wording for every number, and objects checked as the breaker\'s', () => {
+    const store = { read() {}, write() {}, count() {} };
+    const refused = (options, Ctor, key, message) =>
+        assert.throws(
+            () => new FleetBreaker({ name: 'x', store, trip: { timeWindow: { failures: 5, windowMs: 10_000, buckets: 10 } }, ...options }),
+            (e) => {
+                assert.equal(e.constructor, Ctor, `${JSON.stringify(options)}: ${e}`);
+                assert.equal(e.key, key);
+                if (typeof message === 'string') assert.equal(e.message, message);
+                else assert.match(e.message, message);
+                return true;
+            },
+        );
+    refused({ fleet: { leaseMs: 1.5 } }, RangeError, 'fleet.leaseMs', 'fleet.leaseMs = 1.5 is out of range 1..=2147483647: not an integer');
+    refused({ fleet: { leaseMs: '1' } }, TypeError, 'fleet.leaseMs', 'fleet.leaseMs must be an integer in 1..=2147483647, got "1" (a string)');
+    refused({ fleet: { leaseMs: 0 } }, RangeError, 'fleet.leaseMs', 'fleet.leaseMs = 0 is out of range 1..=2147483647');
+    refused({ fleet: { leaseMs: NaN } }, RangeError, 'fleet.leaseMs', 'fleet.leaseMs = NaN is out of range 1..=2147483647');
+    refused({ fleet: { windowMs: 0, buckets: 10 } }, RangeError, 'fleet.windowMs', 'fleet.windowMs = 0 is out of range 1..=2147483647');
+    refused({ fleet: { windowMs: -5, buckets: 1 } }, RangeError, 'fleet.windowMs', 'fleet.windowMs = -5 is out of range 1..=2147483647');
+    refused({ fleet: { windowMs: 1_000.5, buckets: 10 } }, RangeError, 'fleet.windowMs', /: not an integer$/);
+    refused({ fleet: { windowMs: 1_000, buckets: 65 } }, RangeError, 'fleet.buckets', 'fleet.buckets = 65 is out of range 1..=64');
+    refused({ fleet: { windowMs: 1_000, buckets: [] } }, TypeError, 'fleet.buckets', 'fleet.buckets must be an integer in 1..=64, got an array');
+    refused({ fleet: { count: 'yes' } }, TypeError, 'fleet.count', 'fleet.count must be a boolean, got "yes" (a string)');
+    refused({ fleet: { windowMs: 1_000 } }, TypeError, 'fleet.buckets', /go together: fleet\.buckets is missing$/);
+    refused({ syncMs: '1' }, TypeError, 'syncMs', 'syncMs must be an integer in 10..=2147483647, got "1" (a string)');
+    refused({ deadlineMs: 60_001 }, RangeError, 'deadlineMs', 'deadlineMs = 60001 is out of range 1..=60000');
+    // fleet: null and arrays are refused as the breaker refuses backoff: null.
+    for (const fleet of [null, [], 5, 'x']) {
+        refused({ fleet }, TypeError, 'fleet', /^fleet must be an object \{leaseMs, windowMs, buckets, count\}, got /);
+    }
+    assert.throws(() => new CircuitBreaker({ backoff: null }), { name: 'TypeError', key: 'backoff' });
+    for (const options of [null, [], 5]) {
+        assert.throws(() => new FleetBreaker(options), { name: 'TypeError', key: '', message: /^FleetBreaker takes an options object, got / });
+    }
+    // Undefined is the same as leaving an option out.
+    const f = new FleetBreaker({ name: 'x', store, fleet: undefined, syncMs: undefined, deadlineMs: undefined, openMs: undefined });
+    assert.equal(f.name, 'x');
+    new FleetBreaker({ name: 'x', store, fleet: { leaseMs: undefined, windowMs: undefined, buckets: undefined, count: undefined } });
+});
+
+test('RedisFleetStore options: known keys with the key meant, a subscriber that is a client, no prefix', () => {
+    const client = { sendCommand: async () => undefined };
+    const subscriber = { subscribe: async () => undefined, unsubscribe: async () => undefined };
+    const refused = (args, Ctor, key, message) =>
+        assert.throws(
+            () => new RedisFleetStore(...args),
+            (e) => {
+                assert.equal(e.constructor, Ctor, String(e));
+                assert.equal(e.key, key);
+                if (typeof message === 'string') assert.equal(e.message, message);
+                else assert.match(e.message, message);
+                return true;
+            },
+        );
+    refused([client, { clustr: true }], TypeError, 'clustr', 'unknown RedisFleetStore option clustr; did you mean cluster? the options are subscriber, cluster');
+    refused([client, { subscribr: subscriber }], TypeError, 'subscribr', /^unknown RedisFleetStore option subscribr; did you mean subscriber\?/);
+    refused([client, { sub: subscriber }], TypeError, 'sub', /^unknown RedisFleetStore option sub; did you mean subscriber\?/);
+    refused([client, { tls: true }], TypeError, 'tls', 'unknown RedisFleetStore option tls; the options are subscriber, cluster');
+    refused([client, { subscriber: 5 }], TypeError, 'subscriber', /^subscriber must be a second connected client of the redis package \(client\.duplicate\(\)\), with subscribe\(\) and unsubscribe\(\), got 5$/);
+    refused([client, { subscriber: {} }], TypeError, 'subscriber', /got an object$/);
+    refused([client, { subscriber: null }], TypeError, 'subscriber', /got null$/);
+    refused([client, { cluster: 'yes' }], TypeError, 'cluster', 'cluster must be a boolean, got "yes" (a string)');
+    refused([client, null], TypeError, '', "RedisFleetStore's options must be an object {subscriber, cluster}, got null");
+    refused([client, []], TypeError, '', /got an array$/);
+    refused([{}], TypeError, 'client', /^RedisFleetStore takes a connected client of the redis package/);
+    new RedisFleetStore(client);
+    new RedisFleetStore(client, {});
+    new RedisFleetStore(client, { subscriber, cluster: false });
+    new RedisFleetStore(client, { subscriber: undefined, cluster: undefined });
+});
+
+test('fleet errors carry no "halfopen: " prefix, as the base layer\'s', () => {
+    const messages = [];
+    const grab = (fn) => {
+        try {
+            fn();
+        } catch (e) {
+            messages.push(e.message);
+            return;
+        }
+        assert.fail('no error');
+    };
+    grab(() => new RedisFleetStore(5));
+    grab(() => new RedisFleetStore({ sendCommand() {} }, { cluster: 1 }));
+    grab(() => new DurableObjectFleetStore(5));
+    grab(() => new FleetBreaker({ name: 'x', store: { read() {}, write() {}, count() {} } }).onFleetChange(5));
+    messages.push(new FleetConfigError('api', 'openMs: 2000 here, 1000 in the fleet').message, new FleetStoreError('redis: down').message);
+    assert.equal(messages.length, 6);
+    for (const m of messages) assert.doesNotMatch(m, /^halfopen:/, m);
+    assert.equal(messages[4], "fleet api: this instance's configuration differs from the fleet's (openMs: 2000 here, 1000 in the fleet): it stays a local breaker");
+    assert.equal(messages[5], 'fleet store: redis: down');
 });
 
 test('execute refuses unknown options, with the options it takes', async () => {

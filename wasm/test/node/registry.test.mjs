@@ -59,19 +59,19 @@ test('registry defaults: a preset name or options, checked at once', async () =>
     await assert.rejects(b.execute(fail));
     assert.equal(b.state, 'open', 'criticalService trips after 2 failures');
     assert.throws(() => new Registry({ defaults: { openMs: 0 } }), (e) => e instanceof RangeError && e.key === 'openMs');
-    assert.throws(() => new Registry({ defaults: 'nope' }), (e) => e instanceof TypeError && e.key === 'preset' && /unknown preset "nope"; the presets are httpApi, database/.test(e.message));
+    assert.throws(() => new Registry({ defaults: 'nope' }), (e) => e instanceof RangeError && e.key === 'preset' && /unknown preset "nope"; the presets are httpApi, database/.test(e.message));
     assert.throws(() => new Registry({ default: {} }), (e) => e instanceof TypeError && /unknown Registry option default/.test(e.message));
 });
 
 test('clear errors: unknown preset, bad name, bad options', () => {
     const registry = new Registry();
-    assert.throws(() => registry.get('a', 'databse'), (e) => e instanceof TypeError && e.key === 'preset' && /breaker a: unknown preset "databse"/.test(e.message));
+    assert.throws(() => registry.get('a', 'databse'), (e) => e instanceof RangeError && e.key === 'preset' && /breaker a: unknown preset "databse"; did you mean database\?/.test(e.message));
     assert.throws(() => registry.get(''), (e) => e instanceof RangeError && e.key === 'name' && /name is empty/.test(e.message));
     assert.throws(() => registry.get('has space'), (e) => e instanceof RangeError && e.key === 'name' && /" " at index 3/.test(e.message));
     assert.throws(() => registry.get('x'.repeat(65)), (e) => e instanceof RangeError && /65 characters long: at most 64/.test(e.message));
     assert.throws(() => registry.get(42), (e) => e instanceof TypeError && e.key === 'name' && /must be a string, got 42/.test(e.message));
     assert.throws(() => registry.get('b', { openMs: 70_000_000_000 }), (e) => e instanceof RangeError && e.key === 'openMs');
-    assert.throws(() => registry.get('c', { name: 'd' }), (e) => e instanceof TypeError && e.key === 'name');
+    assert.throws(() => registry.get('c', { name: 'd' }), (e) => e instanceof RangeError && e.key === 'name');
     assert.throws(() => registry.health('missing'), (e) => e instanceof RangeError && /no breaker named "missing"/.test(e.message));
     assert.equal(registry.size, 0, 'nothing registered on an error');
     assert.throws(() => new CircuitBreaker({ name: 'a/b' }), (e) => e instanceof RangeError && e.key === 'name');

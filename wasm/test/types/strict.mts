@@ -12,7 +12,16 @@ import {
     type OptionError,
     type TripPolicy,
 } from 'halfopen';
-import { FleetBreaker, durableObjectFleet, type DurableObjectNamespaceLike, type FleetStore } from 'halfopen/fleet';
+import {
+    FleetBreaker,
+    RedisFleetStore,
+    durableObjectFleet,
+    type DurableObjectNamespaceLike,
+    type FleetStore,
+    type RedisClientLike,
+    type RedisClusterLike,
+    type RedisSubscriberLike,
+} from 'halfopen/fleet';
 
 declare const url: string;
 declare const store: FleetStore;
@@ -239,4 +248,106 @@ try {
     // @ts-expect-error windowMs and buckets go together
     new FleetBreaker({ name: 'api', store, trip: { failureRate: { percent: 50, window: 20 } }, fleet: { windowMs: 10_000 } });
     console.log(res);
+}
+
+// Registry: a breaker of `get` resolves to the operation's result (not
+// `unknown`), or to what a fallback gives: the defaults' or `get`'s own.
+{
+    const registry = new Registry({ defaults: 'httpApi' });
+    const res = await registry.get('search').execute(() => fetch(url));
+    const status: number = res.status;
+    const typed: Response = await registry.get<Response>('api', { isResultFailure: (r) => r.status >= 500 }).execute(() => fetch(url));
+    const inferred: Response = await registry.get('api2', { isResultFailure: (r: Response) => r.status >= 500 }).execute(() => fetch(url));
+    // @ts-expect-error R given: the operations resolve to a Response
+    await registry.get<Response>('api').execute(async () => 1);
+    const own: number | 'cached' = await registry.get('own', { fallback: () => 'cached' as const }).execute(async () => 1);
+    // @ts-expect-error get's own fallback may give 'cached'
+    const ownStrict: number = await registry.get('own', { fallback: () => 'cached' as const }).execute(async () => 1);
+
+    const withDefaults = new Registry({ defaults: { openMs: 1_000, fallback: () => null } });
+    const maybe: Response | null = await withDefaults.get('x').execute(() => fetch(url));
+    // @ts-expect-error the defaults' fallback may give null
+    const notNull: Response = await withDefaults.get('x').execute(() => fetch(url));
+    const explicit: Registry<null> = withDefaults;
+    // A preset as get's options: no fallback of its own.
+    const viaPreset: Response | null = await withDefaults.get('db', 'database').execute(() => fetch(url));
+    // Iteration cannot know each breaker's fallback.
+    for (const [, breaker] of withDefaults) {
+        const any: unknown = await breaker.execute(async () => 1);
+        console.log(any);
+    }
+    console.log(status, typed, inferred, own, ownStrict, maybe, notNull, explicit, viaPreset);
+}
+
+// exactOptionalPropertyTypes (enabled in this project): an option given as
+// `undefined` is the same as one left out, at run time and in the types.
+{
+    const config: { openMs?: number; name?: string; timeoutMs?: number } = {};
+    const maybeNumber: number | undefined = config.openMs;
+    const maybeFallback: (() => string) | undefined = undefined;
+    new CircuitBreaker({ openMs: maybeNumber, name: undefined });
+    new CircuitBreaker({ openMs: config.openMs, name: config.name, timeoutMs: config.timeoutMs });
+    const b = new CircuitBreaker({
+        trip: { consecutiveFailures: 5, failureRate: undefined, timeWindow: undefined },
+        halfOpenMaxCalls: undefined,
+        successThreshold: undefined,
+        slowCallMs: undefined,
+        backoff: undefined,
+        halfOpenMaxWaitMs: undefined,
+        jitter: { percent: 10, seed: undefined },
+        clock: undefined,
+        isFailure: undefined,
+        isResultFailure: undefined,
+        fallback: maybeFallback,
+    });
+    const withFallback: number | string = await b.execute(async () => 1, { signal: undefined });
+    new CircuitBreaker({ trip: { failureRate: { percent: 50, failures: undefined, window: 20, minimumCalls: undefined } } });
+    new CircuitBreaker({ trip: { timeWindow: { percent: undefined, failures: 5, windowMs: 60_000, buckets: 12, minimumCalls: undefined } } });
+    CircuitBreaker.restore(null, { sameClock: undefined, openMs: maybeNumber });
+    const options: CircuitBreakerOptions = { openMs: maybeNumber };
+    new Registry({ defaults: undefined });
+    new Registry({ defaults: { openMs: maybeNumber, name: undefined } });
+    new Registry().get('x', undefined);
+    b.adopt({ state: 'open', remainingMs: 1_000, k: undefined });
+    b.adopt({ state: 'closed', remainingMs: undefined, k: undefined });
+    new FleetBreaker({ name: 'api', store, syncMs: maybeNumber, deadlineMs: undefined, fleet: undefined, openMs: maybeNumber });
+    new FleetBreaker({ name: 'api', store, fleet: { leaseMs: maybeNumber, count: undefined, windowMs: undefined, buckets: undefined } });
+    durableObjectFleet(ns, { name: 'api', syncMs: undefined, timeoutMs: maybeNumber });
+
+    // What is required stays required: `undefined` is not a value for it.
+    // @ts-expect-error backoff needs maxOpenMs
+    new CircuitBreaker({ backoff: { factor: 2, maxOpenMs: undefined } });
+    // @ts-expect-error a policy given as undefined is no policy
+    new CircuitBreaker({ trip: { consecutiveFailures: undefined } });
+    // @ts-expect-error a window policy needs its window
+    new CircuitBreaker({ trip: { failureRate: { percent: 50, window: undefined } } });
+    // @ts-expect-error a fleet breaker needs a name
+    new FleetBreaker({ name: undefined, store });
+    // @ts-expect-error 'open' needs remainingMs
+    b.adopt({ state: 'open', remainingMs: undefined });
+    // @ts-expect-error still a number where one is given
+    new CircuitBreaker({ openMs: '5' as string | undefined });
+    console.log(withFallback, options);
+}
+
+// RedisFleetStore's options: known keys, a subscriber that is a client,
+// `cluster: true` only with a cluster client.
+{
+    const client = {} as RedisClientLike;
+    const cluster = {} as RedisClusterLike;
+    const subscriber = {} as RedisSubscriberLike;
+    new RedisFleetStore(client);
+    new RedisFleetStore(client, { subscriber });
+    new RedisFleetStore(client, { subscriber: undefined, cluster: undefined });
+    new RedisFleetStore(cluster, { cluster: true, subscriber });
+    // @ts-expect-error an unknown option (cluster is meant)
+    new RedisFleetStore(client, { clustr: true });
+    // @ts-expect-error an unknown option (subscriber is meant)
+    new RedisFleetStore(client, { subscribr: subscriber });
+    // @ts-expect-error a subscriber is a client
+    new RedisFleetStore(client, { subscriber: 5 });
+    // @ts-expect-error cluster is a boolean
+    new RedisFleetStore(client, { cluster: 'yes' });
+    // @ts-expect-error a cluster client needs cluster: true
+    new RedisFleetStore(cluster);
 }

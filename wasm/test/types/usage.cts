@@ -17,3 +17,7 @@ new halfopen.CircuitBreaker({ trip: { consecutiveFailures: 3, failureRate: { per
 export const code: 'alreadyRecorded' | 'alreadyReleased' | undefined = (undefined as halfopen.PermitError | undefined)?.code;
 // @ts-expect-error named exports only
 export const d = halfopen.default;
+// A registry's breaker resolves to the operation's result; an option given as
+// undefined is one left out (exactOptionalPropertyTypes).
+export const fromRegistry: Promise<Response> = new halfopen.Registry({ defaults: 'httpApi' }).get('a').execute(() => fetch('https://example.com'));
+new halfopen.CircuitBreaker({ openMs: undefined as number | undefined, name: undefined });
