@@ -105,11 +105,13 @@ function replaceExactly(text, from, to, count, file) {
 }
 
 /**
- * Two changes to the wasm-bindgen glue (--target web), each checked so a new
+ * Changes to the wasm-bindgen glue (--target web), each checked so a new
  * glue of another shape stops the build:
  * - until the module is loaded, any call into it throws an error that says
  *   so (halfopen/init: a breaker made before init()), instead of a TypeError
  *   on `undefined`;
+ * - the module is instantiated once: an init() that resolves after
+ *   initSync() has loaded it keeps the first instance;
  * - `isLoaded()`, exported;
  * - no default URL of the .wasm (`new URL(..., import.meta.url)`): the
  *   entries always say where the module comes from, so the glue has no
@@ -133,6 +135,17 @@ function patchGlue(source, file) {
         file,
     );
     source = replaceExactly(source, 'if (wasm !== undefined) return wasm;', 'if (wasm !== NOT_LOADED) return wasm;', 2, file);
+    // One instance, ever: an init() still compiling when initSync() (or
+    // another entry) has loaded the module keeps the instance loaded first.
+    // Replacing it would leave every breaker made meanwhile holding a pointer
+    // into the old instance's memory, then read and freed in the new one's.
+    source = replaceExactly(
+        source,
+        'function __wbg_finalize_init(instance, module) {\n',
+        'function __wbg_finalize_init(instance, module) {\n    if (wasm !== NOT_LOADED) return wasm;\n',
+        1,
+        file,
+    );
     if (/\bwasm [!=]== undefined/.test(source)) throw new Error(`${file}: the glue compares wasm with undefined elsewhere`);
     source = source.replace(
         /^( *)module_or_path = new URL\('[\w.]+_bg\.wasm', import\.meta\.url\);$/m,
