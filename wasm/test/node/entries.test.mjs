@@ -79,3 +79,65 @@ test('two init() calls at once: one instance', () => {
         ONE_INSTANCE,
     );
 });
+
+// halfopen/init and halfopen/inline in Node: the Node entry, loaded at
+// import, one instance and one set of classes with `halfopen`.
+
+test("halfopen/init in Node: the Node entry's classes, loaded at import; init() and initSync() load nothing and check their argument", async () => {
+    const base = await import('halfopen');
+    const h = await import('halfopen/init');
+    assert.equal(h.CircuitBreaker, base.CircuitBreaker);
+    assert.equal(h.BrokenCircuitError, base.BrokenCircuitError);
+    // No init() needed: the module is loaded.
+    const b = new h.CircuitBreaker({ trip: { consecutiveFailures: 1 } });
+    b.tryAcquire().failure();
+    assert.equal(b.state, 'open');
+    const bytes = readFileSync(join(dist, 'halfopen_bg.wasm'));
+    assert.equal(await h.init(), undefined);
+    assert.equal(await h.init(bytes), undefined);
+    assert.equal(await h.init(new URL('file:///nowhere/halfopen_bg.wasm')), undefined, 'nothing is fetched');
+    assert.equal(await h.init(Promise.resolve(new Response(bytes))), undefined);
+    assert.equal(h.initSync(new WebAssembly.Module(bytes)), undefined);
+    assert.equal(b.state, 'open', 'the same instance');
+    await assert.rejects(h.init(42), (e) => e instanceof TypeError && /init\(\) takes the \.wasm's URL .* got number 42/.test(e.message));
+    await assert.rejects(h.init(Promise.resolve(null)), (e) => e instanceof TypeError && /got null/.test(e.message));
+    assert.throws(() => h.initSync('halfopen_bg.wasm'), (e) => e instanceof TypeError && /initSync\(\) takes the \.wasm's bytes/.test(e.message));
+});
+
+test("halfopen/inline in Node: the Node entry's classes, ready resolved", async () => {
+    const base = await import('halfopen');
+    const h = await import('halfopen/inline');
+    assert.equal(h.CircuitBreaker, base.CircuitBreaker);
+    assert.equal(await h.ready, undefined);
+    assert.equal(new h.CircuitBreaker().state, 'closed');
+});
+
+test('halfopen/init and halfopen/inline by require: the classes of import and require("halfopen")', async () => {
+    const base = await import('halfopen');
+    const init = require('halfopen/init');
+    const inline = require('halfopen/inline');
+    assert.equal(require('halfopen').CircuitBreaker, base.CircuitBreaker);
+    assert.equal(init.CircuitBreaker, base.CircuitBreaker);
+    assert.equal(inline.CircuitBreaker, base.CircuitBreaker);
+    assert.equal(init.PermitError, base.PermitError);
+    assert.equal(typeof init.init, 'function');
+    assert.equal(typeof init.initSync, 'function');
+    assert.equal(await inline.ready, undefined);
+    // Every export of the package, plus init/initSync or ready.
+    assert.deepEqual(Object.keys(init).sort(), [...Object.keys(base), 'init', 'initSync'].sort());
+    assert.deepEqual(Object.keys(inline).sort(), [...Object.keys(base), 'ready'].sort());
+});
+
+// The .wasm files are exported, for a bundler's asset handling (esbuild's
+// file loader, Vite's ?url) and init(url).
+
+test('halfopen/halfopen_bg.wasm and halfopen/halfopen_fleet_bg.wasm resolve to the package's WebAssembly modules', () => {
+    for (const [spec, file] of [
+        ['halfopen/halfopen_bg.wasm', 'halfopen_bg.wasm'],
+        ['halfopen/halfopen_fleet_bg.wasm', 'halfopen_fleet_bg.wasm'],
+    ]) {
+        const path = require.resolve(spec);
+        assert.equal(path, join(dist, file));
+        assert.ok(WebAssembly.validate(readFileSync(path)), `${spec} is WebAssembly`);
+    }
+});
