@@ -131,7 +131,7 @@ test('halfopen/init and halfopen/inline by require: the classes of import and re
 // The .wasm files are exported, for a bundler's asset handling (esbuild's
 // file loader, Vite's ?url) and init(url).
 
-test('halfopen/halfopen_bg.wasm and halfopen/halfopen_fleet_bg.wasm resolve to the package's WebAssembly modules', () => {
+test("halfopen/halfopen_bg.wasm and halfopen/halfopen_fleet_bg.wasm resolve to the package's WebAssembly modules", () => {
     for (const [spec, file] of [
         ['halfopen/halfopen_bg.wasm', 'halfopen_bg.wasm'],
         ['halfopen/halfopen_fleet_bg.wasm', 'halfopen_fleet_bg.wasm'],
