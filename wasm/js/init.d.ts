@@ -5,10 +5,10 @@ export * from './index.js';
 /** What init() loads the WebAssembly module from. */
 export type InitInput =
     | string
-    | URL
-    | Request
-    | Response
-    | PromiseLike<Response>
+    | GlobalInstance<'URL'>
+    | GlobalInstance<'Request'>
+    | GlobalInstance<'Response'>
+    | PromiseLike<GlobalInstance<'Response'>>
     | ArrayBuffer
     | ArrayBufferView
     | WasmModule;
@@ -16,9 +16,14 @@ export type InitInput =
 /**
  * A compiled WebAssembly.Module. (The DOM library declares it as an empty
  * interface, which any value but null and undefined matches: `object` keeps
- * numbers and strings out.)
+ * numbers and strings out.) Looked up on `globalThis`, so that a program
+ * whose libraries declare no WebAssembly (Node's types without the DOM
+ * library) type-checks too.
  */
-export type WasmModule = WebAssembly.Module & object;
+export type WasmModule = (typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : never) & object;
+
+/** The instance type of the global class `K` (`URL`, `Request`, `Response`), or `never` where the program's libraries declare none. */
+type GlobalInstance<K extends string> = typeof globalThis extends { [P in K]: { prototype: infer T } } ? T : never;
 
 /**
  * Loads the WebAssembly module: from `input` (an URL, a Request, a Response

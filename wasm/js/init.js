@@ -11,8 +11,10 @@
 //
 // `import.meta.url` is read only by init() without an argument, so an IIFE or
 // CommonJS bundle (which has no import.meta) may use this entry with an URL or
-// the bytes.
+// the bytes. In Node (the `node` condition) halfopen/init is the Node entry
+// instead, loaded at import, with an init() that loads nothing (node-init.js).
 import loadGlue, { initSync as glueInitSync, isLoaded } from './halfopen.js';
+import { initInputError, initSyncInputError, isModuleInput, isResponse, isUrl } from './init-input.js';
 import { assertNotWorkers } from './workers-guard.js';
 
 export * from './breaker.js';
@@ -34,10 +36,6 @@ function defaultUrl() {
         );
     }
     return new URL('./halfopen_bg.wasm', import.meta.url);
-}
-
-function isBytes(x) {
-    return x instanceof ArrayBuffer || ArrayBuffer.isView(x);
 }
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -77,7 +75,7 @@ export async function init(input) {
     if (isLoaded()) return;
     if (input === undefined) input = defaultUrl();
     if (typeof input?.then === 'function') input = await input;
-    if (typeof input === 'string' || input instanceof URL || (typeof Request === 'function' && input instanceof Request)) {
+    if (isUrl(input)) {
         const url = typeof input === 'string' || input instanceof URL ? String(input) : input.url;
         let response;
         try {
@@ -89,15 +87,12 @@ export async function init(input) {
         }
         return fromResponse(response, url);
     }
-    if (typeof Response === 'function' && input instanceof Response) return fromResponse(input, input.url || 'the Response');
-    if (isBytes(input) || input instanceof WebAssembly.Module) {
+    if (isResponse(input)) return fromResponse(input, input.url || 'the Response');
+    if (isModuleInput(input)) {
         await loadGlue({ module_or_path: input });
         return;
     }
-    throw new TypeError(
-        `halfopen: init() takes the .wasm's URL (a string, URL or Request), a Response, its bytes (an ArrayBuffer or ` +
-            `typed array) or a WebAssembly.Module, or nothing (the .wasm beside the module); got ${describe(input)}`,
-    );
+    throw initInputError(input);
 }
 
 /**
@@ -105,17 +100,6 @@ export async function init(input) {
  * WebAssembly.Module. A second call does nothing.
  */
 export function initSync(input) {
-    if (!(isBytes(input) || input instanceof WebAssembly.Module)) {
-        throw new TypeError(
-            `halfopen: initSync() takes the .wasm's bytes (an ArrayBuffer or typed array) or a WebAssembly.Module; ` +
-                `got ${describe(input)}`,
-        );
-    }
+    if (!isModuleInput(input)) throw initSyncInputError(input);
     if (!isLoaded()) glueInitSync({ module: input });
-}
-
-function describe(x) {
-    if (x === null) return 'null';
-    if (typeof x === 'object') return `an object (${Object.prototype.toString.call(x).slice(8, -1)})`;
-    return `${typeof x} ${String(x)}`;
 }

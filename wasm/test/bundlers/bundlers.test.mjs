@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { Miniflare } from 'miniflare';
@@ -34,6 +34,7 @@ const CASES = {
     'esbuild: browser, ES module': { run: 'chromium', dir: 'out/esbuild-esm', script: { src: 'app.js', module: true } },
     'esbuild: browser, IIFE, halfopen/inline': { run: 'chromium', dir: 'out/esbuild-iife', script: { src: 'app.js' } },
     'esbuild: browser, IIFE, halfopen/init': { run: 'chromium', dir: 'out/esbuild-iife-init', script: { src: 'app.js' } },
+    'esbuild: browser, IIFE, halfopen/init, the .wasm by the file loader': { run: 'chromium', dir: 'out/esbuild-iife-file', script: { src: 'app.js' } },
     'esbuild: Node, CommonJS': { run: 'node', dir: 'out/node-cjs', main: 'app.cjs' },
     'esbuild: Node, ES module': { run: 'node', dir: 'out/node-esm', main: 'app.mjs' },
     'esbuild: Cloudflare Workers': { run: 'workerd', dir: 'out/esbuild-workerd', main: 'worker.js' },
@@ -273,11 +274,14 @@ test('the default browser entry in an IIFE build: the build stops at the top-lev
     );
 });
 
-// halfopen/init and halfopen/inline, in Node (their loading rules; the
-// bundles above run them in Chromium).
+// The browser builds of halfopen/init and halfopen/inline, loaded in Node by
+// their paths (Node's own conditions pick the Node entry: see
+// ../node/entries.test.mjs): their loading rules, which the bundles above
+// run in Chromium.
+const browserBuild = (file) => import(pathToFileURL(join(app, 'node_modules', 'halfopen', 'dist', file)).href);
 
 test('halfopen/init: a breaker before init() says to await init(); initSync and init take bytes or a Module; bad input is a TypeError', async () => {
-    const h = await import('halfopen/init');
+    const h = await browserBuild('init.js');
     assert.throws(() => new h.CircuitBreaker(), /not loaded yet: with 'halfopen\/init', await init\(\) \(or call initSync\(\)\) before making a breaker/);
     assert.throws(() => h.initSync('halfopen_bg.wasm'), (e) => e instanceof TypeError && /initSync\(\) takes the \.wasm's bytes/.test(e.message));
     await assert.rejects(h.init(42), (e) => e instanceof TypeError && /init\(\) takes the \.wasm's URL .* got number 42/.test(e.message));
@@ -289,10 +293,28 @@ test('halfopen/init: a breaker before init() says to await init(); initSync and 
 });
 
 test('halfopen/inline: loaded at import, ready resolves', async () => {
-    const h = await import('halfopen/inline');
+    const h = await browserBuild('inline.js');
     await h.ready;
     assert.deepEqual(await run(h), EXPECTED);
 });
+
+// A Node bundle of code written for halfopen/init (SSR, a library that
+// supports both): the `module` condition's Node entry, ES modules only,
+// init() loading nothing; the bundle runs alone.
+for (const format of ['esm', 'cjs']) {
+    test(`halfopen/init in an esbuild Node ${format} bundle: the Node entry, no require, runs alone`, () => {
+        const dir = join(app, 'out', `node-init-${format}`);
+        const main = format === 'esm' ? 'app.mjs' : 'app.cjs';
+        execFileSync(join(here, '..', 'node_modules', '.bin', 'esbuild'), ['src/main-init.js', '--bundle', '--platform=node', `--format=${format}`, `--outfile=${join(dir, main)}`], {
+            cwd: app,
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const text = readFileSync(join(dir, main), 'utf8');
+        assert.doesNotMatch(text, /\brequire\(/);
+        assert.match(text, /WASM_BASE64/, 'the Node entry, which carries the .wasm');
+        assert.deepEqual(runNode({ dir: relative(app, dir), main }), EXPECTED);
+    });
+}
 
 async function run(h) {
     const { run: runApp } = await import('./app/src/app.js');
@@ -404,7 +426,26 @@ test("the README's copy-paste Worker, bundled for workerd, opens after three 5xx
     }
 });
 
-test('types: halfopen/init and halfopen/inline type-check under strict (tsc on types/entries.mts)', () => {
-    const tsc = join(here, '..', 'node_modules', '.bin', 'tsc');
-    execFileSync(tsc, ['-p', join(here, 'types')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const tsc = (config) => {
+    try {
+        execFileSync(join(here, '..', 'node_modules', '.bin', 'tsc'), ['-p', join(here, 'types', config)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        return [];
+    } catch (e) {
+        return e.stdout.trim().split('\n');
+    }
+};
+
+test('types: halfopen/init and halfopen/inline type-check under strict, by import and require (tsc on types/entries.mts, entries.cts)', () => {
+    assert.deepEqual(tsc('tsconfig.json'), []);
+});
+
+test('types: TypeScript\'s node10 resolution (module commonjs) finds halfopen/init, halfopen/inline and halfopen/fleet (typesVersions)', () => {
+    assert.deepEqual(tsc('tsconfig.node10.json'), []);
+});
+
+test("types: halfopen/init's and halfopen/inline's types need no DOM library (Node's types only, skipLibCheck off)", () => {
+    // index.d.ts's own DOM names (EventListenerOrEventListenerObject) are
+    // not these entries' and are left out of this check.
+    const errors = tsc('tsconfig.node.json').filter((line) => !/dist\/index\.d\.ts\(\d+,\d+\): error TS2304: Cannot find name 'EventListenerOrEventListenerObject'/.test(line));
+    assert.deepEqual(errors, []);
 });
