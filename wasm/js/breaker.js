@@ -50,7 +50,7 @@ import {
     optionError,
     unknownKey,
     unknownKeyError,
-} from './did-you-mean.js';
+} from './option-errors.js';
 
 const SUCCESS = OUTCOME_SUCCESS;
 /** The code of the fleet state `open`. */

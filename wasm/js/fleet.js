@@ -24,7 +24,7 @@ import {
     optionError,
     unknownKey,
     unknownKeyError,
-} from './did-you-mean.js';
+} from './option-errors.js';
 import { FleetRules, closedRecord, parseRecord } from './halfopen_fleet.js';
 import { READ_LUA, WRITE_LUA, COUNT_LUA } from './fleet-lua.js';
 

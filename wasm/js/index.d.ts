@@ -446,13 +446,13 @@ export declare class CircuitBreaker<R = any, F = never> extends EventTarget {
         listener: ((this: CircuitBreaker<R, F>, event: CircuitBreakerEventMap[K]) => void) | { handleEvent(event: CircuitBreakerEventMap[K]): void } | null,
         options?: boolean | AddEventListenerOptions,
     ): void;
-    addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+    addEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null, options?: boolean | AddEventListenerOptions): void;
     removeEventListener<K extends keyof CircuitBreakerEventMap>(
         type: K,
         listener: ((this: CircuitBreaker<R, F>, event: CircuitBreakerEventMap[K]) => void) | { handleEvent(event: CircuitBreakerEventMap[K]): void } | null,
         options?: boolean | EventListenerOptions,
     ): void;
-    removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+    removeEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null, options?: boolean | EventListenerOptions): void;
 
     /**
      * A breaker with `options`, in the state a {@link CircuitBreaker.snapshot}

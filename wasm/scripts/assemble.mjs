@@ -203,7 +203,7 @@ if (/^import .*\bsnippets\//m.test(readFileSync(join(distDir, 'halfopen.js'), 'u
 // breaker.js imports.
 convert(join(jsDir, 'facts.js'), 'facts.js');
 convert(join(jsDir, 'brand.js'), 'brand.js');
-convert(join(jsDir, 'did-you-mean.js'), 'did-you-mean.js');
+convert(join(jsDir, 'option-errors.js'), 'option-errors.js');
 const publicNames = convert(join(jsDir, 'breaker.js'), 'breaker.js');
 
 // The entries: Node (CommonJS, and node.mjs below; node-esm.js for

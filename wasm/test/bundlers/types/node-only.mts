@@ -19,3 +19,8 @@ void new CircuitBreaker();
 await init(42);
 // @ts-expect-error initSync cannot fetch: bytes or a Module only
 initSync('halfopen_bg.wasm');
+
+// halfopen/fleet's types too.
+import { FleetBreaker, type FleetBreakerOptions } from 'halfopen/fleet';
+declare const fleetOptions: FleetBreakerOptions;
+void new FleetBreaker(fleetOptions);
