@@ -171,6 +171,15 @@ test('adopt: unknown keys are refused with the key meant; a missing key says so;
     refused({ state: 'halfOpen' }, RangeError, 'state', /^state must be one of open, closed, isolated, got "halfOpen"/);
     refused(null, TypeError, '', /^adopt takes .*, got null$/);
     refused([], TypeError, '', /^adopt takes .*, got an array$/);
+    // Values out of range, of the wrong type, or given to the wrong state.
+    refused({ state: 'open', remainingMs: 2 ** 31 }, RangeError, 'remainingMs', /^remainingMs = 2147483648 is out of range 0\.\.=2147483647$/);
+    refused({ state: 'open', remainingMs: -1 }, RangeError, 'remainingMs', /^remainingMs = -1 is out of range/);
+    refused({ state: 'open', remainingMs: 1.5 }, RangeError, 'remainingMs', /integer/);
+    refused({ state: 'open', remainingMs: '5' }, TypeError, 'remainingMs', /integer/);
+    refused({ state: 'open', remainingMs: 5, k: -1 }, RangeError, 'k', /0\.\.=4294967295/);
+    refused({ state: 'closed', remainingMs: 5 }, TypeError, 'remainingMs', /only go with state 'open'/);
+    refused({ state: 'half-open' }, RangeError, 'state', /one of open, closed, isolated/);
+    refused('open', TypeError, '', /adopt takes/);
     assert.equal(b.state, 'closed', 'nothing was adopted');
     assert.equal(b.metrics().transitions, 0);
     // Undefined values are left out, as everywhere.

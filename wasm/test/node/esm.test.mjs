@@ -313,28 +313,6 @@ test('adopt: a fleet state, with its cause; a bad remaining time is a RangeError
         ['closed', 'isolated', 'fleet'],
     ]);
     b.reset();
-    const bad = [
-        [{ state: 'open', remainingMs: 2 ** 31 }, RangeError, 'remainingMs', /^remainingMs = 2147483648 is out of range 0\.\.=2147483647$/],
-        [{ state: 'open', remainingMs: -1 }, RangeError, 'remainingMs', /^remainingMs = -1 is out of range/],
-        [{ state: 'open', remainingMs: 1.5 }, RangeError, 'remainingMs', /integer/],
-        [{ state: 'open', remainingMs: '5' }, TypeError, 'remainingMs', /integer/],
-        [{ state: 'open' }, TypeError, 'remainingMs', /^remainingMs is missing/],
-        [{ state: 'open', remainingMs: 5, k: -1 }, RangeError, 'k', /0\.\.=4294967295/],
-        [{ state: 'closed', remainingMs: 5 }, TypeError, 'remainingMs', /only go with state 'open'/],
-        [{ state: 'half-open' }, RangeError, 'state', /one of open, closed, isolated/],
-        ['open', TypeError, '', /adopt takes/],
-    ];
-    for (const [fleet, Ctor, key, message] of bad) {
-        assert.throws(
-            () => b.adopt(fleet),
-            (e) => {
-                assert.equal(e.constructor, Ctor, `${JSON.stringify(fleet)}: ${e}`);
-                assert.equal(e.key, key);
-                assert.match(e.message, message);
-                return true;
-            },
-        );
-    }
     assert.equal(b.state, 'closed');
     assert.equal(b.metrics().transitions, 4);
 });
