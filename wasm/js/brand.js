@@ -28,3 +28,14 @@ export function isInstance(ctor, value) {
     if (key === undefined) return Function.prototype[Symbol.hasInstance].call(ctor, value);
     return value !== null && (typeof value === 'object' || typeof value === 'function') && value[key] === true;
 }
+
+/**
+ * The base of the package's error classes: an ordinary `Error` whose
+ * `instanceof` checks the brand (each subclass inherits this static method,
+ * so `e instanceof BrokenCircuitError` is true for either copy's errors).
+ */
+export class BrandedError extends Error {
+    static [Symbol.hasInstance](value) {
+        return isInstance(this, value);
+    }
+}

@@ -38,7 +38,7 @@ import {
     TIMED_PERMIT,
     TRIP_POLICIES,
 } from './facts.js';
-import { brand, isInstance } from './brand.js';
+import { BrandedError, brand, isInstance } from './brand.js';
 import {
     checkName,
     describe,
@@ -90,12 +90,7 @@ const isIntegerIn = (value, min, max) => Number.isInteger(value) && value >= min
  * The breaker rejected the call: it is open, or half-open with every trial
  * call in flight. The operation did not run. The message is the core's.
  */
-export class BrokenCircuitError extends Error {
-    /** True for a BrokenCircuitError of any copy of the package (see the brand above). */
-    static [Symbol.hasInstance](value) {
-        return isInstance(this, value);
-    }
-
+export class BrokenCircuitError extends BrandedError {
     /**
      * @param {'open' | 'halfOpenFull' | 'clockOutOfRange'} reason
      * @param {number | undefined} retryAfterMs
@@ -112,12 +107,7 @@ BrokenCircuitError.prototype.name = 'BrokenCircuitError';
 brand(BrokenCircuitError, 'BrokenCircuitError');
 
 /** The breaker is isolated: every call is rejected until `reset()`. The message is the core's. */
-export class IsolatedCircuitError extends Error {
-    /** True for an IsolatedCircuitError of any copy of the package. */
-    static [Symbol.hasInstance](value) {
-        return isInstance(this, value);
-    }
-
+export class IsolatedCircuitError extends BrandedError {
     constructor() {
         super(rejectMessage('isolated', undefined));
         /** Always `isolated`. */
@@ -128,12 +118,7 @@ IsolatedCircuitError.prototype.name = 'IsolatedCircuitError';
 brand(IsolatedCircuitError, 'IsolatedCircuitError');
 
 /** The operation took longer than `timeoutMs`: it was aborted and counted as a failure. */
-export class CallTimeoutError extends Error {
-    /** True for a CallTimeoutError of any copy of the package. */
-    static [Symbol.hasInstance](value) {
-        return isInstance(this, value);
-    }
-
+export class CallTimeoutError extends BrandedError {
     /** @param {number} timeoutMs */
     constructor(timeoutMs) {
         super(`call timed out after ${timeoutMs} ms (timeoutMs) and was aborted`);
@@ -145,12 +130,7 @@ CallTimeoutError.prototype.name = 'CallTimeoutError';
 brand(CallTimeoutError, 'CallTimeoutError');
 
 /** `CircuitBreaker.restore` was given bytes the core refuses; nothing was restored. */
-export class SnapshotError extends Error {
-    /** True for a SnapshotError of any copy of the package. */
-    static [Symbol.hasInstance](value) {
-        return isInstance(this, value);
-    }
-
+export class SnapshotError extends BrandedError {
     /**
      * @param {string} reason
      * @param {string} message
@@ -170,12 +150,7 @@ brand(SnapshotError, 'SnapshotError');
  * `release()` (`alreadyReleased`). The breaker is unchanged by the call
  * that threw.
  */
-export class PermitError extends Error {
-    /** True for a PermitError of any copy of the package. */
-    static [Symbol.hasInstance](value) {
-        return isInstance(this, value);
-    }
-
+export class PermitError extends BrandedError {
     /**
      * @param {'alreadyRecorded' | 'alreadyReleased'} code
      * @param {string} message

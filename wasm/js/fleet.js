@@ -12,7 +12,7 @@
 // FleetBreaker starts nothing until its first call (Workers create it in a
 // request).
 import { CircuitBreaker, BrokenCircuitError, CallTimeoutError, PermitError } from './breaker.js';
-import { brand, isInstance } from './brand.js';
+import { BrandedError, brand } from './brand.js';
 import {
     MAX_NAME_LENGTH,
     checkName,
@@ -48,12 +48,7 @@ const FLEET_KEYS = ['leaseMs', 'windowMs', 'buckets', 'count'];
 // `instanceof` holds across copies of the package.
 
 /** The fleet refused this instance: its configuration differs from the fleet's. */
-export class FleetConfigError extends Error {
-    /** True for a FleetConfigError of any copy of the package. */
-    static [Symbol.hasInstance](value) {
-        return isInstance(this, value);
-    }
-
+export class FleetConfigError extends BrandedError {
     constructor(name, difference) {
         super(`fleet ${name}: this instance's configuration differs from the fleet's (${difference}): it stays a local breaker`);
         this.fleetName = name;
@@ -64,12 +59,7 @@ FleetConfigError.prototype.name = 'FleetConfigError';
 brand(FleetConfigError, 'FleetConfigError');
 
 /** A store call failed (deadline, connection, a reply the scripts never give). */
-export class FleetStoreError extends Error {
-    /** True for a FleetStoreError of any copy of the package. */
-    static [Symbol.hasInstance](value) {
-        return isInstance(this, value);
-    }
-
+export class FleetStoreError extends BrandedError {
     constructor(message, options) {
         super(`fleet store: ${message}`, options);
     }
